@@ -1,0 +1,5 @@
+# Tab. 4: ResNet generators with 6 residual blocks.
+_base_ = ['../recanon_blur_coco.py']
+model = dict(
+    enhancer=dict(_delete_=True, type='ResnetGenerator', num_blocks=6),
+    recoverer=dict(_delete_=True, type='ResnetGenerator', num_blocks=6))

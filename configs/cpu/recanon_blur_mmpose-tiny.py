@@ -1,0 +1,11 @@
+# CPU smoke/overfit: the 4 COCO images of mmpose-tiny (train = val), iteration-based.
+_base_ = [
+    '../_base_/pose/rtmpose_t_coco.py',
+    '../_base_/datasets/mmpose-tiny_recanon.py',
+    '../_base_/recanon_runtime_cpu.py',
+]
+model = {{_base_.recanon_model}}
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=300, val_interval=100)
+param_scheduler = [dict(type='ExponentialLR', gamma=0.999, by_epoch=False)]
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=100))
+log_processor = dict(by_epoch=False)

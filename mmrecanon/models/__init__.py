@@ -1,0 +1,12 @@
+"""Models of mmrecanon; importing registers them in MMPose's MODELS / TASK_UTILS registries."""
+from .discriminators import PatchDiscriminator
+from .generators import ResnetGenerator, UnetGenerator
+from .losses import ConsistencyLoss, GANLoss, ThresholdL1Loss
+from .pose_adapter import PoseAdapter
+from .recanon import ReCanon
+from .utils import Desensitizer
+
+__all__ = [
+    'UnetGenerator', 'ResnetGenerator', 'PatchDiscriminator', 'GANLoss', 'ThresholdL1Loss',
+    'ConsistencyLoss', 'Desensitizer', 'ReCanon'
+]

@@ -1,0 +1,367 @@
+"""The joint model: privacy enhancement (G_X, D_Y, A), recovery (G_Y, D_X) and pose estimation (P)."""
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapperDict
+from mmengine.runner import load_checkpoint
+from mmengine.structures import InstanceData
+from mmpose.registry import MODELS
+from torch import Tensor
+
+from ..engine.distributed import all_reduce_grads
+from .pose_adapter import PoseAdapter
+from .utils.portrait import crop_portraits, paste_portraits, square_boxes
+
+METHODS = ('ours', 'frozen_pose', 'conventional')
+CYCLE_ORDERS = ('text', 'printed')
+# Networks updated with one shared generator-side loss (eq. 12) in `train_step`.
+GENERATOR_SIDE = ('enhancer', 'recoverer', 'pose_estimator')
+
+
+def to_unit(imgs: Tensor) -> Tensor:
+    """[0, 255] → [-1, 1] (generator range)."""
+    return imgs / 127.5 - 1.0
+
+
+def to_pixels(x: Tensor) -> Tensor:
+    """[-1, 1] → [0, 255]."""
+    return (x + 1.0) * 127.5
+
+
+def quantize_ste(x: Tensor) -> Tensor:
+    """Round a [-1, 1] image to 8-bit levels with a straight-through gradient.
+
+    The privacy-enhanced crop leaves the camera as an 8-bit image, so G_Y is trained (and evaluated) on
+    what it will receive; the gradient passes through unchanged so L_recovery still reaches G_X.
+    """
+    q = torch.round(to_pixels(x).clamp(0, 255)) / 127.5 - 1.0
+    return x + (q - x).detach()
+
+
+def set_requires_grad(module: Optional[torch.nn.Module], flag: bool) -> None:
+    if module is not None:
+        for p in module.parameters():
+            p.requires_grad_(flag)
+
+
+@MODELS.register_module()
+class ReCanon(BaseModel):
+    """Reversible privacy-preserving pose estimation, trained end to end.
+
+    Paper symbols → attributes: G_X = ``enhancer``, G_Y = ``recoverer``, D_Y = ``disc_enhanced``
+    (judges y | x: A(x) real, G_X(x) fake), D_X = ``disc_recovered`` (judges x | y': x real, G_Y(y') fake),
+    A = ``desensitizer``, P = ``pose_estimator``.
+
+    Losses (paper eqs. 1–12):
+      L_enhance   = L_DY + L_GX + λ1·L_XY       (``gan_loss``; ``enhance_loss`` = ThresholdL1Loss, weight λ1)
+      L_recovery  = L_GY + L_DX + λ2·L_cons     (``consistency_loss`` weight λ2)
+      L_PE        = L_P(G_Y(y')) + L_P(y')      (P's own loss; weighted by ``pose_loss_weight`` = λ3)
+      L           = L_enhance + L_recovery + λ3·L_PE
+    Discriminators maximise their own terms; G_X, G_Y and P minimise the rest jointly, each with its own
+    optimizer wrapper (Adam for G/D, AdamW for P), in the style of mmagic's Pix2Pix ``train_step``.
+
+    Gradient routing (tested in tests/test_recanon.py):
+      D_Y ← L_DY only; D_X ← L_DX only; P ← L_PE only;
+      G_Y ← L_GY, L_cons, L_PE(recovered);
+      G_X ← L_GX, L_XY, L_GY, L_cons, L_PE(enhanced), L_PE(recovered)  (everything downstream of y').
+
+    Args:
+        pose_estimator (dict): MMPose estimator config (P).
+        enhancer, recoverer (dict): generator configs (G_X, G_Y).
+        disc_enhanced, disc_recovered (dict): conditional PatchGAN configs (D_Y, D_X).
+        desensitizer (dict): ``Desensitizer`` config (A).
+        gan_loss, enhance_loss, consistency_loss (dict): loss configs.
+        pose_loss_weight (float): λ3.
+        pose_mode (str): 'bottomup' or 'topdown' (see ``PoseAdapter``).
+        pose_codec (dict, optional): P's codec, needed for top-down P.
+        portrait_size (int): side of the square crops x fed to G_X.
+        portrait_margin (float): crop side = longest bbox side × margin.
+        method (str): 'ours' (joint training), 'frozen_pose' (P fixed: conventional fine-tune baseline)
+            or 'conventional' (no G/D; P trained alone on A(x) images — the paper's "Conventional" rows).
+        cycle_order (str): 'text' computes eq. 8 as L1(G_Y(G_X(x)), x) (the paper's definition in words);
+            'printed' uses the printed G_X(G_Y(x)), which feeds G_Y an original image it never sees in use.
+        quantize (bool): round y' to 8 bits before G_Y (straight-through) in training and prediction.
+        zeroshot_pose_estimator (dict, optional) / zeroshot_checkpoint (str, optional): a P trained on
+            originals only, run frozen on privacy-enhanced frames at test time (Tab. 1 "zero-shot").
+    """
+
+    def __init__(self,
+                 pose_estimator: dict,
+                 enhancer: Optional[dict] = None,
+                 recoverer: Optional[dict] = None,
+                 disc_enhanced: Optional[dict] = None,
+                 disc_recovered: Optional[dict] = None,
+                 desensitizer: dict = dict(type='Desensitizer', kind='blur', radius=8),
+                 gan_loss: dict = dict(type='GANLoss', gan_type='lsgan', loss_weight=1.0),
+                 enhance_loss: dict = dict(type='ThresholdL1Loss', threshold=0.05, loss_weight=100.0),
+                 consistency_loss: dict = dict(type='ConsistencyLoss', loss_weight=100.0),
+                 pose_loss_weight: float = 1.0,
+                 pose_mode: str = 'bottomup',
+                 pose_codec: Optional[dict] = None,
+                 portrait_size: int = 256,
+                 portrait_margin: float = 1.25,
+                 method: str = 'ours',
+                 cycle_order: str = 'text',
+                 quantize: bool = True,
+                 zeroshot_pose_estimator: Optional[dict] = None,
+                 zeroshot_checkpoint: Optional[str] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='PoseDataPreprocessor')  # stack only: frames stay in [0, 255]
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if method not in METHODS:
+            raise ValueError(f'method must be one of {METHODS}, got {method!r}')
+        if cycle_order not in CYCLE_ORDERS:
+            raise ValueError(f'cycle_order must be one of {CYCLE_ORDERS}, got {cycle_order!r}')
+        self.method = method
+        self.cycle_order = cycle_order
+        self.quantize = quantize
+        self.portrait_size = int(portrait_size)
+        self.portrait_margin = float(portrait_margin)
+        self.pose_loss_weight = float(pose_loss_weight)
+
+        self.pose_estimator = MODELS.build(pose_estimator)
+        self.pose = PoseAdapter(self.pose_estimator, pose_mode, pose_codec)
+        self.desensitizer = MODELS.build(desensitizer)
+        if method != 'conventional':
+            for name, cfg in dict(enhancer=enhancer, recoverer=recoverer, disc_enhanced=disc_enhanced,
+                                  disc_recovered=disc_recovered).items():
+                if cfg is None:
+                    raise ValueError(f"method={method!r} needs '{name}' in the model config")
+            self.enhancer = MODELS.build(enhancer)
+            self.recoverer = MODELS.build(recoverer)
+            self.disc_enhanced = MODELS.build(disc_enhanced)
+            self.disc_recovered = MODELS.build(disc_recovered)
+            self.gan_loss = MODELS.build(gan_loss)
+            self.enhance_loss = MODELS.build(enhance_loss)
+            self.consistency_loss = MODELS.build(consistency_loss)
+        if method == 'frozen_pose':
+            set_requires_grad(self.pose_estimator, False)
+
+        self.zeroshot_checkpoint = zeroshot_checkpoint
+        self.zeroshot_pose_estimator = None
+        if zeroshot_pose_estimator is not None:
+            self.zeroshot_pose_estimator = MODELS.build(zeroshot_pose_estimator)
+            set_requires_grad(self.zeroshot_pose_estimator, False)
+            self.zeroshot = PoseAdapter(self.zeroshot_pose_estimator, pose_mode, pose_codec)
+
+    @property
+    def has_generators(self) -> bool:
+        return self.method != 'conventional'
+
+    def init_weights(self):
+        super().init_weights()
+        if self.zeroshot_pose_estimator is not None and self.zeroshot_checkpoint:
+            load_checkpoint(self.zeroshot_pose_estimator, self.zeroshot_checkpoint, map_location='cpu',
+                            revise_keys=[(r'^pose_estimator\.', '')])
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.method == 'frozen_pose':
+            self.pose_estimator.eval()
+        if self.zeroshot_pose_estimator is not None:
+            self.zeroshot_pose_estimator.eval()
+        return self
+
+    # ------------------------------------------------------------------ portraits
+    def portrait_boxes(self, data_samples: Sequence, use_meta: bool,
+                       device: torch.device = torch.device('cpu')) -> List[Tensor]:
+        """Square crop boxes (input space) around every person box of each frame."""
+        boxes = []
+        for ds in data_samples:
+            if use_meta and 'portrait_bboxes' in ds.metainfo:
+                b = ds.metainfo['portrait_bboxes']
+            elif 'gt_instances' in ds and 'bboxes' in ds.gt_instances:
+                b = ds.gt_instances.bboxes
+            else:
+                b = np.zeros((0, 4), np.float32)
+            b = torch.as_tensor(np.asarray(b), dtype=torch.float32).reshape(-1, 4)
+            boxes.append(square_boxes(b, self.portrait_margin).to(device))
+        return boxes
+
+    def crop(self, imgs: Tensor, boxes: List[Tensor]) -> Tensor:
+        """x: portraits in [-1, 1]; outside the frame they are mid-grey (0)."""
+        return crop_portraits(to_unit(imgs), boxes, self.portrait_size, pad_value=0.0)
+
+    def paste(self, imgs: Tensor, crops: Tensor, boxes: List[Tensor]) -> Tensor:
+        """Frames with crops (in [-1, 1]) pasted back; every other pixel is the input's."""
+        if crops.shape[0] == 0:
+            return imgs
+        return paste_portraits(imgs, to_pixels(crops).clamp(0, 255), boxes)
+
+    def translate(self, x: Tensor) -> Dict[str, Tensor]:
+        """A(x), y' = G_X(x) (8-bit if ``quantize``) and x' = G_Y(y') for a batch of portraits."""
+        out = dict(conventional=self.desensitizer(x))
+        if self.has_generators:
+            y = self.enhancer(x)
+            if self.quantize:
+                y = quantize_ste(y)
+            out['enhanced'] = y
+            out['recovered'] = self.recoverer(y)
+        return out
+
+    # ------------------------------------------------------------------ losses
+    def _pose_losses(self, imgs: Tensor, data_samples: Sequence, tag: str) -> Dict[str, Tensor]:
+        losses = self.pose.loss(imgs, data_samples)
+        out = {}
+        for k, v in losses.items():
+            if 'loss' in k:
+                out[f'{k}_{tag}'] = v * self.pose_loss_weight
+            elif k.startswith('acc'):
+                out[f'{k}_{tag}'] = v.detach() if isinstance(v, Tensor) else torch.as_tensor(v)
+        return out
+
+    def discriminator_losses(self, x: Tensor, trans: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """L_DY (eqs. 1/2) and L_DX (eqs. 6/7; the paper's eq. 6 writes D_Y, D_X is meant)."""
+        y = trans['enhanced'].detach()
+        r = trans['recovered'].detach()
+        d_y = 0.5 * (self.gan_loss(self.disc_enhanced(trans['conventional'], x), True, is_disc=True) +
+                     self.gan_loss(self.disc_enhanced(y, x), False, is_disc=True))
+        d_x = 0.5 * (self.gan_loss(self.disc_recovered(x, y), True, is_disc=True) +
+                     self.gan_loss(self.disc_recovered(r, y), False, is_disc=True))
+        return dict(loss_d_y=d_y, loss_d_x=d_x)
+
+    def generator_losses(self, imgs: Tensor, data_samples: Sequence, x: Tensor, boxes: List[Tensor],
+                         trans: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Every term G_X, G_Y and P minimise, un-summed; D_Y and D_X are frozen while they judge."""
+        y, r, a = trans['enhanced'], trans['recovered'], trans['conventional']
+        set_requires_grad(self.disc_enhanced, False)
+        set_requires_grad(self.disc_recovered, False)
+        try:
+            losses = dict(
+                loss_g_x=self.gan_loss(self.disc_enhanced(y, x), True),
+                loss_xy=self.enhance_loss(y, a),
+                loss_g_y=self.gan_loss(self.disc_recovered(r, y), True))
+        finally:
+            set_requires_grad(self.disc_enhanced, True)
+            set_requires_grad(self.disc_recovered, True)
+        cycle = r if self.cycle_order == 'text' else self.enhancer(self.recoverer(x))
+        losses['loss_cons'] = self.consistency_loss(cycle, x)
+        losses.update(self._pose_losses(self.paste(imgs, y, boxes), data_samples, 'p'))
+        losses.update(self._pose_losses(self.paste(imgs, r, boxes), data_samples, 'r'))
+        return losses
+
+    def loss(self, inputs: Tensor, data_samples: Sequence) -> Dict[str, Tensor]:
+        """All loss terms of one batch (discriminator terms with detached generator outputs)."""
+        boxes = self.portrait_boxes(data_samples, use_meta=False, device=inputs.device)
+        x = self.crop(inputs, boxes)
+        trans = self.translate(x)
+        if not self.has_generators:
+            return self._pose_losses(self.paste(inputs, trans['conventional'], boxes), data_samples, 'a')
+        losses = self.generator_losses(inputs, data_samples, x, boxes, trans)
+        losses.update(self.discriminator_losses(x, trans))
+        return losses
+
+    # ------------------------------------------------------------------ training
+    def train_step(self, data, optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
+        data = self.data_preprocessor(data, True)
+        imgs, samples = data['inputs'], data['data_samples']
+        boxes = self.portrait_boxes(samples, use_meta=False, device=imgs.device)
+        x = self.crop(imgs, boxes)
+
+        if not self.has_generators:
+            wrapper = optim_wrapper['pose_estimator']
+            with wrapper.optim_context(self.pose_estimator):
+                a = self.desensitizer(x)
+                losses = self._pose_losses(self.paste(imgs, a, boxes), samples, 'a')
+            parsed, log_vars = self.parse_losses(losses)
+            self._update([wrapper], parsed)
+            return log_vars
+
+        with optim_wrapper['enhancer'].optim_context(self.enhancer):
+            trans = self.translate(x)
+
+        log_vars = {}
+        if x.shape[0] > 0:
+            # 1. discriminators (generator outputs detached).
+            for name, key in (('disc_enhanced', 'loss_d_y'), ('disc_recovered', 'loss_d_x')):
+                with optim_wrapper[name].optim_context(getattr(self, name)):
+                    d_losses = self.discriminator_losses(x, trans)
+                parsed, d_log = self.parse_losses({key: d_losses[key]})
+                self._update([optim_wrapper[name]], parsed)
+                log_vars[key] = d_log[key]
+
+        # 2. G_X, G_Y and P on one shared loss (discriminators frozen inside generator_losses).
+        with optim_wrapper['enhancer'].optim_context(self.enhancer):
+            if x.shape[0] > 0:
+                g_losses = self.generator_losses(imgs, samples, x, boxes, trans)
+            else:  # no person in the batch: P still learns on the (unchanged) frames
+                g_losses = self._pose_losses(imgs, samples, 'p')
+        parsed, g_log = self.parse_losses(g_losses)
+        names = [n for n in GENERATOR_SIDE if n in optim_wrapper and
+                 (n != 'pose_estimator' or self.method == 'ours')]
+        self._update([optim_wrapper[n] for n in names], parsed)
+        log_vars.update(g_log)
+        return log_vars
+
+    @staticmethod
+    def _update(wrappers: list, loss: Tensor) -> None:
+        """One backward of ``loss``, gradient averaging across processes, then one step per wrapper.
+
+        Several wrappers share the generator-side loss (eq. 12).  With ``AmpOptimWrapper`` the first
+        wrapper's GradScaler scales the loss and steps every optimizer (PyTorch's recipe for several
+        optimizers on one loss), then updates its scale once.
+        """
+        scaler = getattr(wrappers[0], 'loss_scaler', None)
+        (loss if scaler is None else scaler.scale(loss)).backward()
+        all_reduce_grads([p for w in wrappers for g in w.optimizer.param_groups for p in g['params']])
+        for w in wrappers:
+            if scaler is None:
+                w.step()
+            else:
+                scaler.step(w.optimizer)
+            w.zero_grad()
+        if scaler is not None:
+            scaler.update()
+
+    # ------------------------------------------------------------------ inference
+    def forward(self, inputs: Tensor, data_samples: Optional[list] = None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':  # portraits in, privacy-enhanced portraits out (G_X alone)
+            return self.enhancer(inputs) if self.has_generators else self.desensitizer(inputs)
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    @torch.no_grad()
+    def predict(self, inputs: Tensor, data_samples: Sequence) -> list:
+        """Per frame: privacy-enhanced / recovered / A(x) frames, portraits, and P on every view.
+
+        Adds to each data sample: ``pred_instances`` (P on the privacy-enhanced frame; on A(x) for the
+        conventional method), ``pred_instances_<view>`` for views original, conventional, enhanced,
+        recovered (and zeroshot), ``portraits`` (uint8 N×S×S×3 crops + input-space boxes) and the frames
+        ``<view>_img`` (uint8 H×W×3, input space).
+        """
+        boxes = self.portrait_boxes(data_samples, use_meta=True, device=inputs.device)
+        x = self.crop(inputs, boxes)
+        trans = self.translate(x)
+        frames = dict(original=inputs)
+        for view, crops in trans.items():
+            frames[view] = self.paste(inputs, crops, boxes)
+        if self.has_generators:  # x' is pasted into the frame that was sent (y'), same pixels elsewhere
+            frames['recovered'] = self.paste(frames['enhanced'], trans['recovered'], boxes)
+
+        preds = {view: self.pose.predict(f, data_samples, boxes) for view, f in frames.items()}
+        if self.zeroshot_pose_estimator is not None and 'enhanced' in frames:
+            preds['zeroshot'] = self.zeroshot.predict(frames['enhanced'], data_samples, boxes)
+        main = 'enhanced' if self.has_generators else 'conventional'
+
+        counts = [len(b) for b in boxes]
+        crops_u8 = {k: _to_uint8(to_pixels(v)).split(counts) for k, v in dict(original=x, **trans).items()}
+        for i, ds in enumerate(data_samples):
+            for view, p in preds.items():
+                ds.set_field(p[i], f'pred_instances_{view}')
+            ds.pred_instances = preds[main][i]
+            ds.portraits = InstanceData(bboxes=boxes[i].cpu().numpy(),
+                                        **{k: v[i].permute(0, 2, 3, 1).cpu().numpy() for k, v in crops_u8.items()})
+            for view, f in frames.items():
+                ds.set_field(_to_uint8(f[i:i + 1])[0].permute(1, 2, 0).cpu().numpy(), f'{view}_img')
+        return data_samples
+
+
+def _to_uint8(x: Tensor) -> Tensor:
+    return torch.round(x.clamp(0, 255)).to(torch.uint8)

@@ -1,0 +1,64 @@
+"""Config loading and Runner construction shared by tools/train.py, tools/test.py and the CLI."""
+import os.path as osp
+import sys
+from typing import NoReturn, Optional
+
+from mmengine.config import Config, DictAction  # noqa: F401  (re-exported for the tools)
+from mmengine.runner import Runner
+
+
+def fail(err) -> NoReturn:
+    """Exit with one clear line (exit code 2) instead of a traceback."""
+    msg = err.args[0] if isinstance(err, BaseException) and err.args else str(err)
+    print(f'error: {msg}', file=sys.stderr)
+    sys.exit(2)
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def enable_amp(cfg: Config) -> None:
+    """Turn every optimizer wrapper into an ``AmpOptimWrapper`` (MMEngine's AMP needs CUDA/NPU/MLU)."""
+    import torch
+    if not torch.cuda.is_available():
+        raise ValueError('--amp needs a CUDA device; this machine has none')
+    ow = cfg.optim_wrapper
+    if ow.get('constructor') == 'MultiOptimWrapperConstructor':
+        for key, value in ow.items():
+            if isinstance(value, dict) and 'optimizer' in value:
+                value['type'] = 'AmpOptimWrapper'
+                value.setdefault('loss_scale', 'dynamic')
+    else:
+        ow['type'] = 'AmpOptimWrapper'
+        ow.setdefault('loss_scale', 'dynamic')
+
+
+def build_runner(config: str, work_dir: Optional[str] = None, cfg_options: Optional[dict] = None,
+                 launcher: str = 'none', resume=None, amp: bool = False, load_from: Optional[str] = None) -> Runner:
+    cfg = load_config(config, cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    if amp:
+        enable_amp(cfg)
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume:
+        if not osp.isfile(resume):
+            raise FileNotFoundError(f'checkpoint to resume from not found: {resume}')
+        cfg.resume, cfg.load_from = True, resume
+    if load_from is not None:
+        if not osp.isfile(load_from):
+            raise FileNotFoundError(f'checkpoint not found: {load_from}')
+        cfg.load_from = load_from
+    if cfg.get('default_scope') is None:
+        cfg.default_scope = 'mmpose'
+    return Runner.from_cfg(cfg)

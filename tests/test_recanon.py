@@ -1,0 +1,229 @@
+"""The joint model: gradient routing, optimisation step, prediction outputs and context preservation."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+
+import mmrecanon  # noqa: F401
+from mmpose.registry import DATASETS, MODELS
+
+FRAME = 128
+PORTRAIT = 32
+META_KEYS = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
+             'input_scale', 'flip', 'flip_direction', 'flip_indices', 'portrait_bboxes')
+
+
+def small_model_cfg(**overrides):
+    """ReCanon with tiny networks (U-Net 5 on 32-px portraits) and RTMPose-t as top-down P."""
+    cfg = Config.fromfile('configs/_base_/pose/rtmpose_t_coco.py').model.to_dict()
+    codec = dict(type='SimCCLabel', input_size=(64, 64), sigma=(4.9, 5.66), simcc_split_ratio=2.0,
+                 normalize=False, use_dark=False)
+    cfg['pose_codec'] = codec
+    cfg['pose_estimator']['head'].update(input_size=(64, 64), in_featuremap_size=(2, 2), decoder=codec)
+    cfg.update(
+        type='ReCanon',
+        enhancer=dict(type='UnetGenerator', num_downs=5, base_channels=8),
+        recoverer=dict(type='UnetGenerator', num_downs=5, base_channels=8),
+        disc_enhanced=dict(type='PatchDiscriminator', in_channels=6, base_channels=8),
+        disc_recovered=dict(type='PatchDiscriminator', in_channels=6, base_channels=8),
+        desensitizer=dict(type='Desensitizer', kind='blur', radius=2),
+        portrait_size=PORTRAIT)
+    cfg.update(overrides)
+    return cfg
+
+
+def dataset(tiny_coco, train: bool):
+    codec = dict(type='YOLOXPoseAnnotationProcessor', input_size=(FRAME, FRAME))
+    if train:
+        pipeline = [
+            dict(type='LoadImage'),
+            dict(type='BottomupRandomAffine', input_size=(FRAME, FRAME), shift_prob=0, rotate_prob=0,
+                 scale_prob=0, scale_type='long', pad_val=(114, 114, 114), bbox_keep_corner=False,
+                 clip_border=True),
+            dict(type='FilterAnnotations', by_kpt=True, by_box=True, keep_empty=False),
+            dict(type='GenerateTarget', encoder=codec),
+            dict(type='PackPoseInputs')]
+    else:
+        pipeline = [
+            dict(type='LoadImage'),
+            dict(type='BottomupResize', input_size=(FRAME, FRAME), pad_val=(114, 114, 114)),
+            dict(type='PortraitBoxes', from_space='image'),
+            dict(type='PackPoseInputs', meta_keys=META_KEYS)]
+    return DATASETS.build(dict(type='CocoDataset', data_root=str(tiny_coco), data_mode='bottomup',
+                               ann_file='test_coco.json', data_prefix=dict(img=''), test_mode=not train,
+                               pipeline=pipeline))
+
+
+@pytest.fixture(scope='module')
+def train_batch(tiny_coco):
+    ds = dataset(tiny_coco, True)
+    return pseudo_collate([ds[0], ds[1]])
+
+
+@pytest.fixture(scope='module')
+def val_batch(tiny_coco):
+    ds = dataset(tiny_coco, False)
+    return pseudo_collate([ds[0], ds[2]])
+
+
+def build(**overrides):
+    torch.manual_seed(0)
+    model = MODELS.build(small_model_cfg(**overrides))
+    model.init_weights()
+    return model
+
+
+NETWORKS = ('enhancer', 'recoverer', 'disc_enhanced', 'disc_recovered', 'pose_estimator')
+# Which network each loss term must reach (the class docstring of ReCanon).
+EXPECTED = {
+    'loss_g_x': {'enhancer'},
+    'loss_xy': {'enhancer'},
+    'loss_g_y': {'enhancer', 'recoverer'},
+    'loss_cons': {'enhancer', 'recoverer'},
+    'pose_p': {'enhancer', 'pose_estimator'},
+    'pose_r': {'enhancer', 'recoverer', 'pose_estimator'},
+    'loss_d_y': {'disc_enhanced'},
+    'loss_d_x': {'disc_recovered'},
+}
+
+
+def reached(model, loss):
+    nets = set()
+    for name in NETWORKS:
+        params = [p for p in getattr(model, name).parameters() if p.requires_grad]
+        grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+        if any(g is not None and g.abs().sum() > 0 for g in grads):
+            nets.add(name)
+    return nets
+
+
+def test_each_network_gets_gradient_only_from_its_losses(train_batch):
+    model = build().train()
+    data = model.data_preprocessor(copy.deepcopy(train_batch), True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert {'loss_g_x', 'loss_xy', 'loss_g_y', 'loss_cons', 'loss_d_y', 'loss_d_x'} <= set(losses)
+    pose_p = sum(v for k, v in losses.items() if k.startswith('loss') and k.endswith('_p'))
+    pose_r = sum(v for k, v in losses.items() if k.startswith('loss') and k.endswith('_r'))
+    terms = dict(pose_p=pose_p, pose_r=pose_r,
+                 **{k: losses[k] for k in EXPECTED if k.startswith('loss')})
+    for name, loss in terms.items():
+        assert torch.isfinite(loss), name
+        assert reached(model, loss) == EXPECTED[name], name
+
+
+def _optim(model, method='ours'):
+    adam = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3, betas=(0.5, 0.999)))
+    cfg = dict(constructor='PerNetworkOptimWrapperConstructor',
+               pose_estimator=dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3)))
+    if method != 'conventional':
+        cfg.update(enhancer=adam, recoverer=adam, disc_enhanced=adam, disc_recovered=adam)
+    return build_optim_wrapper(model, cfg)
+
+
+def _snapshot(model):
+    return {n: [p.detach().clone() for p in getattr(model, n).parameters()]
+            for n in NETWORKS if hasattr(model, n)}
+
+
+def _changed(before, model):
+    return {n for n, ps in before.items()
+            if any(not torch.equal(a, b) for a, b in zip(ps, getattr(model, n).parameters()))}
+
+
+def test_train_step_updates_all_five_networks_with_their_optimizers(train_batch):
+    model = build().train()
+    optim = _optim(model)
+    assert type(optim['enhancer'].optimizer).__name__ == 'Adam'
+    assert type(optim['pose_estimator'].optimizer).__name__ == 'AdamW'
+    before = _snapshot(model)
+    log = model.train_step(copy.deepcopy(train_batch), optim)
+    assert _changed(before, model) == set(NETWORKS)
+    for key in ('loss_d_y', 'loss_d_x', 'loss_g_x', 'loss_xy', 'loss_g_y', 'loss_cons', 'loss'):
+        assert key in log and np.isfinite(float(log[key])), key
+    # discriminators are trainable again after the generator step
+    assert all(p.requires_grad for p in model.disc_enhanced.parameters())
+
+
+def test_frozen_pose_and_conventional_methods(train_batch):
+    model = build(method='frozen_pose').train()
+    assert not model.pose_estimator.training
+    before = _snapshot(model)
+    model.train_step(copy.deepcopy(train_batch), _optim(model))
+    assert _changed(before, model) == set(NETWORKS) - {'pose_estimator'}
+
+    conv = build(method='conventional', enhancer=None, recoverer=None, disc_enhanced=None,
+                 disc_recovered=None).train()
+    assert not hasattr(conv, 'enhancer')
+    before = _snapshot(conv)
+    log = conv.train_step(copy.deepcopy(train_batch), _optim(conv, 'conventional'))
+    assert _changed(before, conv) == {'pose_estimator'}
+    assert any(k.endswith('_a') for k in log)
+
+
+def test_cycle_order_printed_uses_gx_of_gy(train_batch):
+    model = build(cycle_order='printed').eval()
+    data = model.data_preprocessor(copy.deepcopy(train_batch), False)
+    boxes = model.portrait_boxes(data['data_samples'], use_meta=False)
+    x = model.crop(data['inputs'], boxes)
+    trans = model.translate(x)
+    losses = model.generator_losses(data['inputs'], data['data_samples'], x, boxes, trans)
+    w = model.consistency_loss.loss_weight
+    expected = w * (model.enhancer(model.recoverer(x)) - x).abs().mean()
+    assert losses['loss_cons'].item() == pytest.approx(expected.item(), rel=1e-5)
+    text = build(cycle_order='text').eval()
+    text.load_state_dict(model.state_dict())
+    losses = text.generator_losses(data['inputs'], data['data_samples'], x, boxes, text.translate(x))
+    expected = w * (text.recoverer(text.translate(x)['enhanced']) - x).abs().mean()
+    assert losses['loss_cons'].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_predict_outputs_and_context_preservation(val_batch):
+    from mmrecanon.models.utils.portrait import portrait_mask
+    model = build().eval()
+    data = model.data_preprocessor(copy.deepcopy(val_batch), False)
+    out = model.predict(data['inputs'], data['data_samples'])
+    assert len(out) == 2
+    for ds, inp in zip(out, data['inputs']):
+        n = len(ds.metainfo['portrait_bboxes'])
+        assert n > 0
+        assert len(ds.portraits) == n
+        for view in ('original', 'conventional', 'enhanced', 'recovered'):
+            assert ds.portraits.get(view).shape == (n, PORTRAIT, PORTRAIT, 3)
+            assert ds.portraits.get(view).dtype == np.uint8
+            assert f'pred_instances_{view}' in ds
+        assert ds.pred_instances is ds.pred_instances_enhanced
+        orig = ds.original_img
+        assert np.array_equal(orig, inp.permute(1, 2, 0).round().clamp(0, 255).byte().numpy())
+        mask = portrait_mask(orig.shape[:2], torch.as_tensor(ds.portraits.bboxes)).numpy()
+        assert mask.any() and not mask.all()
+        for view in ('conventional', 'enhanced', 'recovered'):
+            img = ds.get(f'{view}_img')
+            assert np.array_equal(img[~mask], orig[~mask]), view  # background bit-identical
+            assert not np.array_equal(img[mask], orig[mask]), view
+        # keypoints are in original-image space (ori_shape), not in the 128-px input
+        kpts = ds.pred_instances_original.keypoints
+        assert kpts.shape[1:] == (17, 2)
+        h, w = ds.metainfo['ori_shape']
+        assert kpts[..., 0].max() > FRAME or kpts[..., 1].max() > FRAME or max(h, w) <= FRAME
+
+
+def test_quantized_enhanced_portraits_are_8bit(val_batch):
+    model = build().eval()
+    data = model.data_preprocessor(copy.deepcopy(val_batch), False)
+    boxes = model.portrait_boxes(data['data_samples'], use_meta=True)
+    y = model.translate(model.crop(data['inputs'], boxes))['enhanced']
+    levels = (y + 1) * 127.5
+    assert torch.allclose(levels, levels.round(), atol=1e-4)
+
+
+def test_bad_method_and_cycle_order_are_one_line_errors():
+    with pytest.raises(ValueError, match='method must be one of'):
+        build(method='magic')
+    with pytest.raises(ValueError, match='cycle_order must be one of'):
+        build(cycle_order='backwards')
+    with pytest.raises(ValueError, match="needs 'enhancer'"):
+        build(enhancer=None)
