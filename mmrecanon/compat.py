@@ -7,12 +7,16 @@
 * torch >= 2.9 exports ONNX through the dynamo exporter by default; MMDeploy 1.3.1 relies on the
   TorchScript exporter (its symbolic rewriters), so ``torch.onnx.export`` defaults to ``dynamo=False``
   unless a caller passes ``dynamo`` explicitly.
-* albumentations' update check (a network call on import) is switched off.
+* albumentations' update check (a network call on import) is switched off, and two deprecation notices
+  the pinned OpenMMLab releases print on every run (pkg_resources, torch.cuda.amp.autocast) are hidden.
+* MMEngine's PyTorch launcher calls ``torch.cuda.set_device`` unconditionally; on a machine without an
+  accelerator the process group is initialised without it (gloo), so multi-process CPU training works.
 * numpy >= 2.3 no longer converts 1-element arrays with ``int()``; MMPose 1.3.2's OpenCV visualizer passes
   the keypoint radius as a 1-element array to ``draw_circles`` and fails, so it is passed as a scalar.
 """
 import functools
 import os
+import warnings
 
 import numpy as np
 import torch
@@ -27,6 +31,10 @@ def _patch_checkpoint_loading() -> None:
 def _quiet_offline() -> None:
     # albumentations (imported by mmpose) checks PyPI for updates on import: no network here.
     os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+    # Deprecation notices printed by the pinned OpenMMLab releases on every run (not actionable by users).
+    warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+    warnings.filterwarnings('ignore', message=r'`torch\.cuda\.amp\.autocast\(args\.\.\.\)` is deprecated',
+                            category=FutureWarning)
 
 
 def _patch_onnx_export() -> None:
@@ -59,9 +67,29 @@ def _patch_mmpose_visualizer() -> None:
     OpencvBackendVisualizer.draw_circles = draw_circles_scalar_radius
 
 
+def _patch_cpu_distributed() -> None:
+    from mmengine.device import is_mlu_available, is_musa_available, is_npu_available
+    from mmengine.dist import utils as dist_utils
+    init = dist_utils._init_dist_pytorch
+    if getattr(init, '_mmrecanon_patched', False):
+        return
+
+    @functools.wraps(init)
+    def init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        accelerated = (torch.cuda.is_available() or is_npu_available() or is_mlu_available()
+                       or is_musa_available())
+        if accelerated or init_backend != 'torch':
+            return init(backend, init_backend=init_backend, **kwargs)
+        torch.distributed.init_process_group(backend=backend, **kwargs)  # CPU: no set_device
+
+    init_dist_pytorch._mmrecanon_patched = True
+    dist_utils._init_dist_pytorch = init_dist_pytorch
+
+
 def apply() -> None:
     """Apply all shims (idempotent)."""
     _patch_checkpoint_loading()
     _patch_onnx_export()
     _quiet_offline()
     _patch_mmpose_visualizer()
+    _patch_cpu_distributed()

@@ -5,6 +5,7 @@ from typing import NoReturn, Optional
 
 from mmengine.config import Config, DictAction  # noqa: F401  (re-exported for the tools)
 from mmengine.runner import Runner
+from mmengine.utils import import_modules_from_strings
 
 
 def fail(err) -> NoReturn:
@@ -20,6 +21,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+        if 'custom_imports' in cfg_options or any(k.startswith('custom_imports') for k in cfg_options):
+            import_modules_from_strings(**cfg.custom_imports)
     return cfg
 
 

@@ -19,19 +19,8 @@ META_KEYS = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size',
 
 def small_model_cfg(**overrides):
     """ReCanon with tiny networks (U-Net 5 on 32-px portraits) and RTMPose-t as top-down P."""
-    cfg = Config.fromfile('configs/_base_/pose/rtmpose_t_coco.py').model.to_dict()
-    codec = dict(type='SimCCLabel', input_size=(64, 64), sigma=(4.9, 5.66), simcc_split_ratio=2.0,
-                 normalize=False, use_dark=False)
-    cfg['pose_codec'] = codec
-    cfg['pose_estimator']['head'].update(input_size=(64, 64), in_featuremap_size=(2, 2), decoder=codec)
-    cfg.update(
-        type='ReCanon',
-        enhancer=dict(type='UnetGenerator', num_downs=5, base_channels=8),
-        recoverer=dict(type='UnetGenerator', num_downs=5, base_channels=8),
-        disc_enhanced=dict(type='PatchDiscriminator', in_channels=6, base_channels=8),
-        disc_recovered=dict(type='PatchDiscriminator', in_channels=6, base_channels=8),
-        desensitizer=dict(type='Desensitizer', kind='blur', radius=2),
-        portrait_size=PORTRAIT)
+    cfg = Config.fromfile('tests/configs/recanon_tiny.py').model.to_dict()
+    assert cfg['portrait_size'] == PORTRAIT
     cfg.update(overrides)
     return cfg
 

@@ -37,14 +37,14 @@ optim_wrapper = dict(
     pose_estimator=dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=3.5e-5, weight_decay=0.05)))
 param_scheduler = [dict(type='ExponentialLR', gamma=0.95, by_epoch=True)]
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=10)
+train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=100, val_interval=10)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2))
-custom_hooks = [dict(type='ReCanonVisualizationHook', num_samples=4)]
+custom_hooks = [dict(type='ReCanonVisualizationHook', num_samples=4), dict(type='TorchRNGStateHook')]
 # Multi-process training: broadcast initial weights, ReCanon averages gradients itself (see
 # mmrecanon/engine/distributed.py for why MMDistributedDataParallel does not fit a 3-step train_step).
 model_wrapper_cfg = dict(type='ReCanonDistributedWrapper')

@@ -1,6 +1,6 @@
 # CPU smoke/overfit: the 4 COCO images of mmpose-tiny (train = val), iteration-based.
 _base_ = [
-    '../_base_/pose/rtmpose_t_coco.py',
+    '../_base_/pose/yolov8pose_n_coco.py',
     '../_base_/datasets/mmpose-tiny_recanon.py',
     '../_base_/recanon_runtime_cpu.py',
 ]

@@ -1,6 +1,6 @@
 # CPU: joint training on people-mini (real people), Gaussian blur r = 8 at the 128-px portrait scale.
 _base_ = [
-    '../_base_/pose/rtmpose_t_coco.py',
+    '../_base_/pose/yolov8pose_n_coco.py',
     '../_base_/datasets/people-mini_recanon.py',
     '../_base_/recanon_runtime_cpu.py',
 ]

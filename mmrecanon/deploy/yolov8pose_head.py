@@ -30,18 +30,30 @@ def yolov8pose_head__forward(self, feats, *args, **kwargs):
         return dets, keypoints
 
     from mmdeploy.mmcv.ops.nms import multiclass_nms
+    from mmdeploy.utils import Backend, get_backend
+    if get_backend(ctx.cfg) == Backend.TENSORRT:
+        # TensorRT's batched NMS fills missing indices with -1: append an all-zero anchor so
+        # that they select it (as MMDeploy's RTMO rewriter does)
+        dets = torch.cat([dets, dets.new_zeros((dets.shape[0], 1, dets.shape[2]))], dim=1)
+        keypoints = torch.cat(
+            [keypoints, keypoints.new_zeros((keypoints.shape[0], 1) + keypoints.shape[2:])], dim=1)
     bboxes, scores = dets[..., :4], dets[..., 4:]
+    score_thr = post.get('score_threshold', self.test_cfg['score_thr'])
     _, _, nms_idx = multiclass_nms(
         bboxes,
         scores,
         post.get('max_output_boxes_per_class', 200),
         iou_threshold=post.get('iou_threshold', self.test_cfg['nms_thr']),
-        score_threshold=post.get('score_threshold', self.test_cfg['score_thr']),
+        score_threshold=score_thr,
         pre_top_k=post.get('pre_top_k', -1),
         keep_top_k=post.get('keep_top_k', self.test_cfg['max_per_img']),
         output_index=True)
     batch_idx = torch.arange(dets.shape[0], device=dets.device).view(-1, 1)
-    return dets[batch_idx, nms_idx], keypoints[batch_idx, nms_idx]
+    dets, keypoints = dets[batch_idx, nms_idx], keypoints[batch_idx, nms_idx]
+    # MMDeploy pads the kept indices; padded rows point at arbitrary anchors -> zero them (rows
+    # with score 0 are dropped by MMDeploy's pack_yolox_pose_result)
+    valid = (dets[..., 4:5] > score_thr).to(dets.dtype)
+    return dets * valid, keypoints * valid[..., None]
 
 
 class YOLOv8PoseExportModule(torch.nn.Module):

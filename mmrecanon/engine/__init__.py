@@ -1,4 +1,7 @@
 from .distributed import ReCanonDistributedWrapper, all_reduce_grads
+from .hooks import TorchRNGStateHook
 from .optim_constructor import PerNetworkOptimWrapperConstructor
 
-__all__ = ['PerNetworkOptimWrapperConstructor', 'ReCanonDistributedWrapper', 'all_reduce_grads']
+__all__ = [
+    'PerNetworkOptimWrapperConstructor', 'ReCanonDistributedWrapper', 'TorchRNGStateHook', 'all_reduce_grads'
+]

@@ -10,7 +10,7 @@ from typing import Iterable
 
 import torch
 import torch.distributed as dist
-from mmpose.registry import MODEL_WRAPPERS
+from mmengine.registry import MODEL_WRAPPERS  # the Runner looks wrappers up in the root registry
 
 
 def world_size() -> int:

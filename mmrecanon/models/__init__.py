@@ -5,6 +5,7 @@ from .losses import ConsistencyLoss, GANLoss, ThresholdL1Loss
 from .pose_adapter import PoseAdapter
 from .recanon import ReCanon
 from .utils import Desensitizer
+from .yolo import *  # noqa: F401,F403  (YOLOv8-style P)
 
 __all__ = [
     'UnetGenerator', 'ResnetGenerator', 'PatchDiscriminator', 'GANLoss', 'ThresholdL1Loss',

@@ -159,7 +159,8 @@ class PoseAdapter:
 
 
 def _empty_instances(pose_estimator) -> InstanceData:
-    k = getattr(getattr(pose_estimator, 'head', None), 'out_channels', 17)
+    head = getattr(pose_estimator, 'head', None)
+    k = getattr(head, 'num_keypoints', None) or getattr(head, 'out_channels', 17)
     return InstanceData(keypoints=np.zeros((0, k, 2), np.float32), keypoint_scores=np.zeros((0, k), np.float32),
                         keypoints_visible=np.zeros((0, k), np.float32), bboxes=np.zeros((0, 4), np.float32),
                         bbox_scores=np.zeros((0,), np.float32))

@@ -192,15 +192,21 @@ class ReCanon(BaseModel):
             return imgs
         return paste_portraits(imgs, to_pixels(crops).clamp(0, 255), boxes)
 
+    def enhance(self, x: Tensor) -> Tensor:
+        """y' = G_X(x) for portraits in [-1, 1] (8-bit levels if ``quantize``)."""
+        y = self.enhancer(x)
+        return quantize_ste(y) if self.quantize else y
+
+    def recover(self, y: Tensor) -> Tensor:
+        """x' = G_Y(y') for privacy-enhanced portraits in [-1, 1]."""
+        return self.recoverer(y)
+
     def translate(self, x: Tensor) -> Dict[str, Tensor]:
-        """A(x), y' = G_X(x) (8-bit if ``quantize``) and x' = G_Y(y') for a batch of portraits."""
+        """A(x), y' = G_X(x) and x' = G_Y(y') for a batch of portraits."""
         out = dict(conventional=self.desensitizer(x))
         if self.has_generators:
-            y = self.enhancer(x)
-            if self.quantize:
-                y = quantize_ste(y)
-            out['enhanced'] = y
-            out['recovered'] = self.recoverer(y)
+            out['enhanced'] = self.enhance(x)
+            out['recovered'] = self.recover(out['enhanced'])
         return out
 
     # ------------------------------------------------------------------ losses

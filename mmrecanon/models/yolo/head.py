@@ -20,7 +20,7 @@ control flow, no NMS) that returns ``dets`` (B, N, 5: x1, y1, x2, y2, score) and
 ONNX NMS).
 """
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn

@@ -1,0 +1,493 @@
+"""Inference API: load a trained ReCanon, find people, anonymize (G_X) and recover (G_Y) whole images.
+
+Typical use::
+
+    model = init_recanon('configs/cpu/recanon_blur_people-mini.py', 'epoch_30.pth')
+    out = anonymize_image(model, cv2.imread('street.jpg'))          # y' pasted into the frame
+    back = recover_image(model, out['enhanced'], out['boxes'])      # x' = G_Y(y') pasted back
+
+Conventions:
+
+* Images are ``uint8`` BGR arrays (as ``cv2.imread``).  :func:`as_bgr_uint8` converts grey (H×W or
+  H×W×1) to BGR by repeating the channel, drops the alpha channel of BGRA images (the stored colour of
+  transparent pixels is kept) and maps 16-bit images to 8 bits (÷257); images with a side longer than
+  ``MAX_SIDE`` are refused.
+* Person boxes are xyxy in image pixels.  They are clipped to the image; boxes left with no area are
+  dropped.  Each person's portrait box is the square ``square_boxes(box, model.portrait_margin)``; the
+  portrait is cut from the frame at its *full* resolution, resized to ``model.portrait_size``,
+  translated and pasted back, so every pixel outside the portrait boxes is bit-identical to the input.
+* Portrait boxes (returned as ``boxes``) are what recovery needs; they are not secret (they only say
+  where people are, which the privacy-enhanced frame shows anyway).
+* No person → the frame is returned unchanged (a copy) with empty boxes and poses.
+"""
+import os.path as osp
+import re
+import warnings
+from typing import Dict, Optional, Tuple, Union
+
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from ..models.recanon import ReCanon
+from ..models.utils.portrait import square_boxes
+from ..runtime import load_config
+
+__all__ = ['MAX_SIDE', 'InputError', 'as_bgr_uint8', 'read_image', 'init_recanon', 'init_person_detector',
+           'detect_people', 'estimate_poses', 'anonymize_image', 'recover_image', 'clip_boxes',
+           'checkpoint_has_recoverer']
+
+# Longest image side accepted.  8192 px covers 8K video frames; beyond that one float32 copy of the
+# frame needs > 0.8 GB and the portraits (resized to ``portrait_size``) lose almost all detail anyway.
+MAX_SIDE = 8192
+# Portraits translated per forward pass (bounds memory on frames with many people).
+CHUNK = 16
+# Parameters of these sub-networks are not needed for inference (discriminators, zero-shot P).
+_UNUSED_PREFIXES = ('disc_enhanced.', 'disc_recovered.', 'zeroshot_pose_estimator.')
+_RECOVERER = 'recoverer.'
+
+
+class InputError(ValueError):
+    """A bad input image/frame (empty, corrupt, too large, wrong type); the CLI skips the file."""
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f'{type(err).__name__}: {text[0]}' if text else type(err).__name__
+
+
+# ---------------------------------------------------------------------------------------------- images
+def as_bgr_uint8(img: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
+    """Validate an image and convert it to H×W×3 uint8 BGR (see the module docstring)."""
+    if not isinstance(img, np.ndarray):
+        raise InputError(f'image must be a numpy array, got {type(img).__name__}')
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)):
+        raise InputError(f'image must be H×W (grey), H×W×3 (BGR) or H×W×4 (BGRA), got shape {img.shape}')
+    h, w = img.shape[:2]
+    if h == 0 or w == 0:
+        raise InputError(f'image is empty (shape {img.shape})')
+    if max(h, w) > max_side:
+        raise InputError(f'image is {w}×{h} px; the longest side may be at most {max_side} px (resize it first)')
+    if img.dtype == np.uint16:
+        img = np.round(img / 257.0).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        raise InputError(f'image must be uint8 or uint16, got {img.dtype}')
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    return np.ascontiguousarray(img)
+
+
+def _header_size(data: bytes) -> Optional[Tuple[int, int]]:
+    """(width, height) from the file header without decoding the pixels (None if PIL cannot tell)."""
+    try:
+        import io
+
+        from PIL import Image
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # header only: our limit applies
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                return im.size
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+    except Exception:  # noqa: BLE001 - unknown to PIL: let OpenCV decide
+        return None
+
+
+def read_image(path: str, max_side: int = MAX_SIDE) -> np.ndarray:
+    """Read an image file as uint8 BGR; grey/BGRA/16-bit are converted (:func:`as_bgr_uint8`).
+
+    Raises :class:`InputError` for empty, corrupt or too large files.  The size is checked from the
+    header before decoding, so huge files are refused without allocating them.  EXIF orientation is not
+    applied: pixels are processed (and written) as stored.
+    """
+    try:
+        data = np.fromfile(path, dtype=np.uint8)  # np.fromfile + imdecode: non-ASCII paths work too
+    except OSError as e:
+        raise InputError(f'cannot read {path}: {_first_line(e)}') from None
+    if data.size == 0:
+        raise InputError('empty file')
+    size = _header_size(data.tobytes())
+    if size is not None and max(size) > max_side:
+        raise InputError(f'image is {size[0]}×{size[1]} px; the longest side may be at most {max_side} px '
+                         '(resize it first)')
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise InputError('cannot decode the image (corrupt or unsupported file)')
+    return as_bgr_uint8(img, max_side)
+
+
+# ---------------------------------------------------------------------------------------------- model
+def checkpoint_has_recoverer(state_dict: dict) -> bool:
+    return any(k.startswith(_RECOVERER) for k in state_dict)
+
+
+def _state_dict(checkpoint) -> dict:
+    sd = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(sd, dict) or not all(isinstance(v, Tensor) for v in sd.values()):
+        raise ValueError('no state_dict of tensors in it')
+    return {re.sub(r'^module\.', '', k): v for k, v in sd.items()}
+
+
+def _check_keys(model: ReCanon, sd: dict, checkpoint: str, config: str) -> bool:
+    """Raise a one-line ValueError when ``sd`` does not fit ``model``; return whether it has G_Y."""
+    own = {k: v for k, v in model.state_dict().items() if not k.startswith(_UNUSED_PREFIXES)}
+    has_g_y = model.has_generators and checkpoint_has_recoverer(sd)
+    needed = {k for k in own if has_g_y or not k.startswith(_RECOVERER)}
+    missing = sorted(needed - set(sd))
+    unexpected = sorted(k for k in sd if k not in own and not k.startswith(_UNUSED_PREFIXES))
+    shape = sorted(k for k in needed & set(sd) if tuple(sd[k].shape) != tuple(own[k].shape))
+    if missing or unexpected or shape:
+        parts = []
+        for what, keys in (('missing', missing), ('unexpected', unexpected), ('of another shape', shape)):
+            if keys:
+                parts.append(f'{len(keys)} weights {what} (e.g. {keys[0]})')
+        raise ValueError(f'checkpoint {checkpoint} does not fit the model of {config}: ' + ', '.join(parts))
+    return has_g_y
+
+
+def _pose_input_size(cfg: Config) -> Optional[Tuple[int, int]]:
+    """Letter-box size for bottom-up P: the test pipeline's ``BottomupResize``, else P's codec."""
+    resize = _bottomup_resize_cfg(cfg)
+    if resize is not None:
+        return tuple(resize['input_size'])
+    for codec in (cfg.get('pose_codec'), cfg.model.get('pose_codec')):
+        if codec and 'input_size' in codec:
+            return tuple(codec['input_size'])
+    return None
+
+
+def _bottomup_resize_cfg(cfg: Config) -> Optional[dict]:
+    try:
+        pipeline = cfg.test_dataloader.dataset.pipeline
+    except AttributeError:
+        return None
+    for t in pipeline:
+        if str(t.get('type', '')).split('.')[-1] == 'BottomupResize':
+            return {k: v for k, v in dict(t).items() if k != 'type'}
+    return None
+
+
+def _mmpose_metainfo(name: str) -> Optional[dict]:
+    import mmpose
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    path = osp.join(osp.dirname(mmpose.__file__), '.mim', 'configs', '_base_', 'datasets', f'{name}.py')
+    return parse_pose_metainfo(dict(from_file=path)) if osp.isfile(path) else None
+
+
+def _dataset_meta(cfg: Config, num_keypoints: int) -> Optional[dict]:
+    """Skeleton/colours for drawing: the test dataset's metainfo, else COCO (17) or MPII (16) by K."""
+    from mmpose.apis.inference import dataset_meta_from_config
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for mode in ('test', 'val', 'train'):
+            try:
+                meta = dataset_meta_from_config(cfg, mode)
+            except Exception:  # noqa: BLE001 - dataset config missing or unparsable: fall back
+                meta = None
+            if meta and meta.get('num_keypoints') == num_keypoints:
+                return meta
+        return _mmpose_metainfo({17: 'coco', 16: 'mpii'}.get(num_keypoints, ''))
+
+
+def _num_keypoints(pose_estimator) -> int:
+    head = getattr(pose_estimator, 'head', None)
+    for attr in ('num_keypoints', 'out_channels'):
+        k = getattr(head, attr, None)
+        if isinstance(k, int):
+            return k
+    return 17
+
+
+def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
+                 cfg_options: Optional[dict] = None, det_config: Optional[str] = None,
+                 det_checkpoint: Optional[str] = None) -> ReCanon:
+    """Build a ReCanon from its config, load ``checkpoint`` (MMEngine checkpoint loading), eval mode.
+
+    The checkpoint must hold P and (except for ``method='conventional'``) G_X with the config's shapes;
+    G_Y (``recoverer.*``) is optional: ``model.can_recover`` says whether it was loaded (camera exports of
+    ``mmrecanon export-camera`` have none).  Discriminator weights are ignored.  ``checkpoint=None`` keeps
+    the initial weights (tests only).  With ``det_config``/``det_checkpoint`` an MMDet person detector is
+    attached as ``model.detector`` (see :func:`detect_people`).
+
+    Sets ``model.cfg``, ``model.dataset_meta`` (keypoint names/skeleton), ``model.num_keypoints``,
+    ``model.pose_input_size`` (bottom-up letter-box size), ``model.checkpoint_meta``.
+    Raises FileNotFoundError / ValueError with one line for missing files and mismatched checkpoints.
+    """
+    from mmengine.registry import init_default_scope
+    from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
+
+    import mmrecanon  # noqa: F401  (registers modules, applies the torch compatibility shims)
+    from mmpose.registry import MODELS
+
+    if isinstance(config, Config):
+        cfg = config
+        if cfg_options:
+            cfg.merge_from_dict(cfg_options)
+    else:
+        cfg = load_config(str(config), cfg_options)
+    name = config if isinstance(config, str) else 'the given config'
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+    if 'model' not in cfg or cfg.model.get('type') != 'ReCanon':
+        raise ValueError(f"{name} does not define a ReCanon model (model.type='ReCanon')")
+    init_default_scope(cfg.get('default_scope', 'mmpose') or 'mmpose')
+    try:
+        model = MODELS.build(cfg.model)
+    except Exception as e:  # noqa: BLE001 - report a bad config in one line
+        raise ValueError(f'cannot build the model of {name}: {_first_line(e)}') from None
+
+    model.checkpoint_meta = {}
+    model.can_recover = model.has_generators
+    if checkpoint is not None:
+        try:
+            ckpt = _load_checkpoint(checkpoint, map_location='cpu', logger='silent')
+            sd = _state_dict(ckpt)
+        except Exception as e:  # noqa: BLE001 - corrupt / foreign file
+            raise ValueError(f'cannot read checkpoint {checkpoint}: {_first_line(e)}') from None
+        model.can_recover = _check_keys(model, sd, checkpoint, name)
+        keep = {k: v for k, v in sd.items() if not k.startswith(_UNUSED_PREFIXES)}
+        _load_checkpoint_to_model(model, {'state_dict': keep}, strict=False, logger='silent')
+        model.checkpoint_meta = ckpt.get('meta', {}) if isinstance(ckpt.get('meta'), dict) else {}
+    model.cfg = cfg
+    model.num_keypoints = _num_keypoints(model.pose_estimator)
+    model.dataset_meta = _dataset_meta(cfg, model.num_keypoints)
+    model.pose_input_size = _pose_input_size(cfg)
+    model.pose_resize_cfg = _bottomup_resize_cfg(cfg)
+    model.to(device)
+    model.eval()
+    detector = None
+    if det_config is not None or det_checkpoint is not None:
+        detector = init_person_detector(det_config, det_checkpoint, device)
+    model.__dict__['detector'] = detector  # a plain attribute, not a submodule (not in state_dict)
+    return model
+
+
+def init_person_detector(det_config: Optional[str], det_checkpoint: Optional[str], device: str = 'cpu'):
+    """An MMDet detector (``mmdet.apis.init_detector``) whose 'person' class gives the person boxes."""
+    if det_config is None:
+        raise ValueError('a person detector needs --det-config as well as --det-checkpoint')
+    if not osp.isfile(det_config):
+        raise FileNotFoundError(f'detector config file not found: {det_config}')
+    if det_checkpoint is not None and not osp.isfile(det_checkpoint):
+        raise FileNotFoundError(f'detector checkpoint file not found: {det_checkpoint}')
+    from mmdet.apis import init_detector
+    from mmengine.registry import DefaultScope
+    from mmpose.utils import adapt_mmdet_pipeline
+
+    try:  # init_detector sets the global default scope to mmdet; keep mmpose's for P afterwards
+        with DefaultScope.overwrite_default_scope('mmdet'), warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            det = init_detector(det_config, det_checkpoint, device=device)
+    except Exception as e:  # noqa: BLE001
+        raise ValueError(f'cannot build the detector {det_config}: {_first_line(e)}') from None
+    det.cfg = adapt_mmdet_pipeline(det.cfg)
+    classes = [str(c).lower() for c in (det.dataset_meta or {}).get('classes', ())]
+    if classes and 'person' not in classes:
+        raise ValueError(f'the detector {det_config} has no "person" class (classes: {classes[:5]}...)')
+    det.person_label = classes.index('person') if classes else 0
+    return det
+
+
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _frame_tensor(model, img: np.ndarray) -> Tensor:
+    return torch.from_numpy(img).permute(2, 0, 1)[None].float().to(_device(model))
+
+
+def _frame_sample(model, img: np.ndarray):
+    from mmpose.structures import PoseDataSample
+    meta = dict(img_shape=img.shape[:2], ori_shape=img.shape[:2])
+    if model.dataset_meta:
+        meta['flip_indices'] = model.dataset_meta.get('flip_indices')
+    return PoseDataSample(metainfo=meta)
+
+
+def _letterboxed(model, img: np.ndarray):
+    """The frame letter-boxed to P's input size with MMPose's ``BottomupResize`` + ``PackPoseInputs``."""
+    from mmpose.datasets.transforms import BottomupResize, PackPoseInputs
+    resize_cfg = dict(model.pose_resize_cfg or {})
+    if not resize_cfg:
+        if model.pose_input_size is None:
+            raise ValueError('bottom-up P needs an input size: add BottomupResize to test_dataloader or '
+                             'pose_codec=dict(input_size=...) to the config')
+        resize_cfg = dict(input_size=model.pose_input_size, pad_val=(114, 114, 114))
+    results = dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+    if model.dataset_meta:
+        results['flip_indices'] = model.dataset_meta.get('flip_indices')
+    results = BottomupResize(**resize_cfg)(results)
+    packed = PackPoseInputs(meta_keys=('ori_shape', 'img_shape', 'input_size', 'input_center',
+                                       'input_scale', 'flip_indices'))(results)
+    return packed['inputs'][None].float().to(_device(model)), packed['data_samples']
+
+
+def _instance_scores(inst: InstanceData) -> np.ndarray:
+    for key in ('bbox_scores', 'scores'):
+        if key in inst:
+            return np.asarray(inst.get(key), np.float32).reshape(-1)
+    return np.asarray(inst.keypoint_scores, np.float32).reshape(len(inst), -1).mean(1)
+
+
+def _instance_boxes(inst: InstanceData) -> np.ndarray:
+    if 'bboxes' in inst:
+        return np.asarray(inst.bboxes, np.float32).reshape(-1, 4)
+    kpts = np.asarray(inst.keypoints, np.float32).reshape(len(inst), -1, 2)  # P gives no boxes: hull
+    return np.concatenate([kpts.min(1), kpts.max(1)], axis=1) if len(kpts) else np.zeros((0, 4), np.float32)
+
+
+def _to_numpy_instances(inst: InstanceData) -> InstanceData:
+    out = InstanceData()
+    for k, v in inst.items():
+        out.set_field(v.detach().cpu().numpy() if isinstance(v, Tensor) else np.asarray(v), k)
+    return out
+
+
+def _is_topdown(model) -> bool:
+    return model.pose.pose_mode == 'topdown'
+
+
+@torch.no_grad()
+def _bottomup_predict(model, img: np.ndarray, score_thr: float) -> InstanceData:
+    inputs, sample = _letterboxed(model, img)
+    inst = _to_numpy_instances(model.pose.predict(inputs, [sample])[0])
+    return inst[_instance_scores(inst) >= score_thr]
+
+
+def clip_boxes(boxes, shape: Tuple[int, int]) -> np.ndarray:
+    """(N, 4) xyxy boxes clipped to an H×W image; boxes with no area left are dropped."""
+    try:
+        arr = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError('boxes must be a list of [x1, y1, x2, y2] numbers') from None
+    if arr.size == 0:
+        return np.zeros((0, 4), np.float32)
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise ValueError(f'boxes must be (N, 4) [x1, y1, x2, y2], got shape {arr.shape}')
+    if not np.isfinite(arr).all():
+        raise ValueError('boxes must be finite numbers')
+    h, w = shape[:2]
+    arr = arr.copy()
+    arr[:, 0::2] = arr[:, 0::2].clip(0, w)
+    arr[:, 1::2] = arr[:, 1::2].clip(0, h)
+    keep = (arr[:, 2] > arr[:, 0]) & (arr[:, 3] > arr[:, 1])
+    return arr[keep].astype(np.float32)
+
+
+@torch.no_grad()
+def detect_people(model, img: np.ndarray, score_thr: float = 0.3, detector=None) -> np.ndarray:
+    """Person boxes (N, 4) xyxy in image pixels, scores ≥ ``score_thr``.
+
+    From the MMDet ``detector`` (or ``model.detector``) if there is one (its 'person' class only);
+    otherwise from a bottom-up P's own predictions on the frame letter-boxed to P's input size.  A
+    top-down P cannot find people by itself: a ValueError asks for a detector or boxes.
+    """
+    img = as_bgr_uint8(img)
+    detector = detector if detector is not None else getattr(model, 'detector', None)
+    if detector is not None:
+        from mmdet.apis import inference_detector
+        from mmengine.registry import DefaultScope
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            det = inference_detector(detector, img).pred_instances.cpu().numpy()
+        keep = (det.labels == getattr(detector, 'person_label', 0)) & (det.scores >= score_thr)
+        return clip_boxes(det.bboxes[keep].reshape(-1, 4), img.shape)
+    if _is_topdown(model):
+        raise ValueError('the pose model is top-down and cannot find people by itself: give person boxes '
+                         '(--boxes BOXES.json) or a detector (--det-config/--det-checkpoint)')
+    return clip_boxes(_instance_boxes(_bottomup_predict(model, img, score_thr)), img.shape)
+
+
+@torch.no_grad()
+def estimate_poses(model, img: np.ndarray, person_boxes: Optional[np.ndarray] = None,
+                   score_thr: float = 0.3) -> InstanceData:
+    """P on a frame; keypoints/boxes in image pixels (numpy fields).
+
+    Top-down P: one instance per person box.  Bottom-up P: its own instances with score ≥ ``score_thr``.
+    """
+    img = as_bgr_uint8(img)
+    if not _is_topdown(model):
+        return _bottomup_predict(model, img, score_thr)
+    boxes = np.zeros((0, 4), np.float32) if person_boxes is None else np.asarray(person_boxes, np.float32)
+    boxes_t = torch.as_tensor(boxes.reshape(-1, 4), device=_device(model))
+    inst = model.pose.predict(_frame_tensor(model, img), [_frame_sample(model, img)], [boxes_t])[0]
+    return _to_numpy_instances(inst)
+
+
+def _translate(fn, x: Tensor) -> Tensor:
+    return torch.cat([fn(x[i:i + CHUNK]) for i in range(0, len(x), CHUNK)]) if len(x) else x
+
+
+def _to_uint8_image(frame: Tensor) -> np.ndarray:
+    return torch.round(frame[0].clamp(0, 255)).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+@torch.no_grad()
+def anonymize_image(model, img: np.ndarray, boxes=None, score_thr: float = 0.3) -> Dict:
+    """Privacy-enhance every person of a frame: y' = G_X(x) pasted back (A(x) for 'conventional').
+
+    Args:
+        model: from :func:`init_recanon`.
+        img: uint8 BGR (grey/BGRA/16-bit are converted, see :func:`as_bgr_uint8`).
+        boxes: person boxes (N, 4) xyxy in image pixels (clipped to the image); None → :func:`detect_people`.
+        score_thr: detection / bottom-up pose score threshold.
+    Returns:
+        dict(enhanced=uint8 H×W×3 frame, boxes=square portrait boxes used (list of [x1, y1, x2, y2]
+        floats; recovery needs them), person_boxes=the clipped person boxes (N×4 float32),
+        poses=InstanceData of P on the enhanced frame, image pixels).
+    """
+    img = as_bgr_uint8(img)
+    person = detect_people(model, img, score_thr) if boxes is None else clip_boxes(boxes, img.shape)
+    portraits = square_boxes(torch.as_tensor(person, dtype=torch.float32).reshape(-1, 4),
+                             model.portrait_margin)
+    if len(portraits) == 0:
+        enhanced = img.copy()
+    else:
+        frame = _frame_tensor(model, img)
+        rois = [portraits.to(frame.device)]
+        x = model.crop(frame, rois)
+        y = _translate(model.enhance if model.has_generators else model.desensitizer, x)
+        enhanced = _to_uint8_image(model.paste(frame, y, rois))
+    poses = estimate_poses(model, enhanced, person, score_thr)
+    return dict(enhanced=enhanced, boxes=portraits.tolist(), person_boxes=person, poses=poses)
+
+
+def _portrait_boxes(boxes) -> Tensor:
+    try:
+        arr = np.asarray(boxes if boxes is not None else [], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError('portrait boxes must be a list of [x1, y1, x2, y2] numbers') from None
+    if arr.size == 0:
+        return torch.zeros((0, 4), dtype=torch.float32)
+    if arr.ndim != 2 or arr.shape[1] != 4 or not np.isfinite(arr).all():
+        raise ValueError(f'portrait boxes must be finite (N, 4) [x1, y1, x2, y2], got shape {arr.shape}')
+    if ((arr[:, 2] <= arr[:, 0]) | (arr[:, 3] <= arr[:, 1])).any():
+        raise ValueError('portrait boxes need x2 > x1 and y2 > y1')
+    return torch.as_tensor(arr, dtype=torch.float32)
+
+
+@torch.no_grad()
+def recover_image(model, img: np.ndarray, boxes) -> np.ndarray:
+    """x' = G_Y(y') for the portraits at ``boxes`` (as returned by :func:`anonymize_image`), pasted back.
+
+    Pixels outside the boxes are returned unchanged.  Raises ValueError if the model has no G_Y weights.
+    """
+    if not getattr(model, 'can_recover', model.has_generators):
+        reason = ('the conventional model A(x) is not reversible' if not model.has_generators else
+                  'this checkpoint has no recovery weights (G_Y); a camera export cannot recover people, '
+                  'use the full checkpoint')
+        raise ValueError(f'cannot recover: {reason}')
+    img = as_bgr_uint8(img)
+    portraits = _portrait_boxes(boxes)
+    if len(portraits) == 0:
+        return img.copy()
+    frame = _frame_tensor(model, img)
+    rois = [portraits.to(frame.device)]
+    x = _translate(model.recover, model.crop(frame, rois))
+    return _to_uint8_image(model.paste(frame, x, rois))

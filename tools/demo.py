@@ -1,0 +1,122 @@
+"""The README's main job: anonymize and recover embedded photos of real people, write pictures + metrics.
+
+    python tools/demo.py [--iters 40] [--out outputs/demo]
+
+No arguments, no downloads.  Until the project ships a trained demo checkpoint (issue 6), this is a smoke
+of the whole pipeline: it trains the CPU joint model (configs/cpu/recanon_blur_mmpose-tiny.py) for a few
+iterations on ../shared/data/mmpose-tiny (or loads ``--checkpoint``), then, on scikit-image's
+public-domain photos of people (astronaut Eileen Collins, the cameraman) with their person boxes given
+below, runs A(x), G_X and G_Y, pastes the portraits back and writes:
+  outputs/demo/<name>.png   original | A(x) | privacy-enhanced | recovered
+  outputs/demo/metrics.json PSNR/SSIM (scikit-image, Wang et al. settings) of each view vs the original
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+import mmrecanon  # noqa: E402,F401
+from mmrecanon.runtime import fail  # noqa: E402
+
+CONFIG = 'configs/cpu/recanon_blur_mmpose-tiny.py'
+# Person boxes (x1, y1, x2, y2) in the scikit-image photos, set by hand (no detector is trained yet).
+SAMPLES = {
+    'astronaut': ('astronaut', [[130, 20, 470, 512]]),
+    'cameraman': ('camera', [[150, 30, 380, 512]]),
+}
+
+
+def load_samples():
+    from skimage import data
+    import cv2
+    out = {}
+    for name, (fn, boxes) in SAMPLES.items():
+        img = getattr(data, fn)()
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img[..., ::-1].copy()
+        out[name] = (np.ascontiguousarray(img), np.asarray(boxes, np.float32))
+    return out
+
+
+def train_smoke(iters: int, work_dir: str) -> str:
+    from mmpose.utils import register_all_modules
+    from mmrecanon.runtime import build_runner
+    register_all_modules(init_default_scope=True)
+    runner = build_runner(CONFIG, work_dir=work_dir, cfg_options={
+        'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters + 1,
+        'default_hooks.checkpoint.interval': iters, 'default_hooks.logger.interval': max(1, iters // 4)})
+    runner.train()
+    return osp.join(work_dir, f'iter_{iters}.pth')
+
+
+def conventional_image(model, img, portrait_boxes):
+    """A(x) on the same portraits, pasted back the same way (the 'Conventional' column)."""
+    import torch
+    with torch.no_grad():
+        frame = torch.from_numpy(img).permute(2, 0, 1)[None].float()
+        rois = [torch.as_tensor(portrait_boxes, dtype=torch.float32)]
+        out = model.paste(frame, model.desensitizer(model.crop(frame, rois)), rois)
+    return torch.round(out[0]).clamp(0, 255).byte().permute(1, 2, 0).numpy()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--checkpoint', help='use this ReCanon checkpoint of CONFIG instead of training')
+    parser.add_argument('--iters', type=int, default=40, help='smoke-training iterations (default 40)')
+    parser.add_argument('--out', default='outputs/demo', help='output folder (default outputs/demo)')
+    args = parser.parse_args(argv)
+
+    import cv2
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    from mmrecanon.apis import anonymize_image, init_recanon, recover_image
+    from mmrecanon.models.utils.portrait import portrait_mask
+    from mmrecanon.visualization import draw_panel
+    import torch
+
+    t0 = time.time()
+    os.makedirs(args.out, exist_ok=True)
+    ckpt = args.checkpoint
+    if ckpt is None:
+        if not osp.isdir('../shared/data/mmpose-tiny'):
+            fail('the smoke demo trains on ../shared/data/mmpose-tiny, which is missing; pass --checkpoint')
+        ckpt = train_smoke(args.iters, osp.join(args.out, 'train'))
+    try:
+        model = init_recanon(CONFIG, ckpt)
+    except (FileNotFoundError, ValueError) as e:
+        fail(e)
+
+    metrics = {'config': CONFIG, 'checkpoint': ckpt, 'images': {}}
+    for name, (img, boxes) in load_samples().items():
+        anon = anonymize_image(model, img, boxes=boxes)
+        rec = recover_image(model, anon['enhanced'], anon['boxes'])
+        conv = conventional_image(model, img, anon['boxes'])
+        mask = portrait_mask(img.shape[:2], torch.as_tensor(np.asarray(anon['boxes']), dtype=torch.float32)).numpy()
+        assert np.array_equal(anon['enhanced'][~mask], img[~mask]), 'background changed'
+        ys, xs = np.where(mask)
+        crop = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+        row = {}
+        for view, im in (('A', conv), ('p', anon['enhanced']), ('r', rec)):
+            row[f'psnr_o_{view}'] = float(peak_signal_noise_ratio(img[crop], im[crop], data_range=255))
+            row[f'ssim_o_{view}'] = float(structural_similarity(
+                img[crop], im[crop], data_range=255, channel_axis=-1, gaussian_weights=True, sigma=1.5,
+                use_sample_covariance=False))
+        metrics['images'][name] = row
+        panel = draw_panel(dict(original=img, conventional=conv, enhanced=anon['enhanced'], recovered=rec), {},
+                           None)
+        path = osp.join(args.out, f'{name}.png')
+        cv2.imwrite(path, panel) or fail(f'cannot write {path}')
+        print(f'{name}: ' + '  '.join(f'{k}={v:.2f}' for k, v in row.items()) + f'  -> {path}')
+    metrics['seconds'] = round(time.time() - t0, 1)
+    with open(osp.join(args.out, 'metrics.json'), 'w') as f:
+        json.dump(metrics, f, indent=2)
+    print(f"pictures and metrics.json in {args.out}/ ({metrics['seconds']} s)")
+
+
+if __name__ == '__main__':
+    main()
