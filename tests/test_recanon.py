@@ -123,8 +123,15 @@ def _changed(before, model):
             if any(not torch.equal(a, b) for a, b in zip(ps, getattr(model, n).parameters()))}
 
 
-def test_train_step_updates_all_five_networks_with_their_optimizers(train_batch):
-    model = build().train()
+def yolo_p():
+    """The YOLOv8-style one-stage P (bottom-up) instead of RTMPose: one `_base_` line in the configs."""
+    pose = Config.fromfile('configs/_base_/pose/yolov8pose_n_coco.py').model.to_dict()
+    return dict(pose_codec=None, **pose)
+
+
+@pytest.mark.parametrize('p', ['rtmpose', 'yolov8'])
+def test_train_step_updates_all_five_networks_with_their_optimizers(train_batch, p):
+    model = build(**(yolo_p() if p == 'yolov8' else {})).train()
     optim = _optim(model)
     assert type(optim['enhancer'].optimizer).__name__ == 'Adam'
     assert type(optim['pose_estimator'].optimizer).__name__ == 'AdamW'
@@ -133,6 +140,9 @@ def test_train_step_updates_all_five_networks_with_their_optimizers(train_batch)
     assert _changed(before, model) == set(NETWORKS)
     for key in ('loss_d_y', 'loss_d_x', 'loss_g_x', 'loss_xy', 'loss_g_y', 'loss_cons', 'loss'):
         assert key in log and np.isfinite(float(log[key])), key
+    if p == 'yolov8':  # eq. 10 on both privacy-enhanced (p) and recovered (r) frames
+        for term in ('cls', 'bbox', 'dfl', 'kpt', 'vis'):
+            assert f'loss_{term}_p' in log and f'loss_{term}_r' in log
     # discriminators are trainable again after the generator step
     assert all(p.requires_grad for p in model.disc_enhanced.parameters())
 
