@@ -86,8 +86,8 @@ def test_every_module_registered_in_mmpose_registries():
     for name, (reg, cls) in found.items():
         registry = getattr(R, reg)
         got = registry.get(name)
-        if got is None and reg == 'MODELS':
-            got = R.TASK_UTILS.get(name)  # assigners live in TASK_UTILS
+        if got is None and reg == 'MODELS':  # assigners live in TASK_UTILS, wrappers in MODEL_WRAPPERS
+            got = R.TASK_UTILS.get(name) or R.MODEL_WRAPPERS.get(name)
         assert got is cls, f'{name} is not registered in mmpose.registry.{reg}'
 
 

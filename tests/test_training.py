@@ -120,3 +120,19 @@ def test_two_process_gloo_training_keeps_replicas_identical(tmp_path, tiny_coco)
     assert sums[0]['params'] == sums[1]['params']          # replicas stayed in sync
     assert sums[0]['params'] != sums[0]['initial']          # and they did train
     assert sums[0]['batch'] != sums[1]['batch']             # each rank saw its own data shard
+
+
+def test_loss_trend_summarises_scalars(tmp_path):
+    sys.path.insert(0, str(ROOT / 'tools' / 'analysis'))
+    import loss_trend
+    run = tmp_path / '20260101_000000' / 'vis_data'
+    run.mkdir(parents=True)
+    rows = [dict(iter=i, step=i, loss=10.0 - i, loss_xy=2.0 * i, lr=1e-3) for i in range(1, 7)]
+    (run / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in rows) + '\n{"coco/AP": 0.5, "step": 6}\n')
+    out = tmp_path / 'trend.md'
+    assert loss_trend.main([str(tmp_path), '--window', '2', '--out', str(out)]) == 0
+    data = json.loads(out.with_suffix('.json').read_text())
+    assert data['losses']['loss'] == dict(first=8.5, last=4.5, change=pytest.approx(-4 / 8.5), n=6)
+    assert data['losses']['loss_xy']['first'] == 3.0 and data['losses']['loss_xy']['last'] == 11.0
+    assert 'lr' not in data['losses'] and data['steps'] == [1, 6]
+    assert loss_trend.main([str(tmp_path / 'missing')]) == 2

@@ -24,6 +24,7 @@ import torch
 from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 from torch import Tensor, nn
+from mmpose.registry import MODELS
 
 from ..models.recanon import to_pixels, to_unit
 from ..models.utils.portrait import crop_portraits, square_boxes
@@ -38,6 +39,7 @@ def quantize_levels(y: Tensor) -> Tensor:
     return torch.round(to_pixels(y).clamp(0, 255)) / 127.5 - 1.0
 
 
+@MODELS.register_module()
 class EnhancerExportModule(nn.Module):
     """The exported graph: y' = G_X(x), optionally rounded to 8-bit levels.
 
@@ -128,7 +130,6 @@ def build_enhancer(model_cfg: Union[str, mmengine.Config],
     random initialisation (benchmarks).
     Returns (G_X, settings) with settings from :func:`enhancer_settings`.
     """
-    from mmpose.registry import MODELS
 
     import mmrecanon  # noqa: F401  (registers the generators)
     settings = enhancer_settings(model_cfg)

@@ -16,6 +16,7 @@ rewriter, and N becomes keep_top_k.
 """
 import torch
 from mmdeploy.core import FUNCTION_REWRITER
+from mmpose.registry import MODELS
 
 
 @FUNCTION_REWRITER.register_rewriter(
@@ -56,6 +57,7 @@ def yolov8pose_head__forward(self, feats, *args, **kwargs):
     return dets * valid, keypoints * valid[..., None]
 
 
+@MODELS.register_module()
 class YOLOv8PoseExportModule(torch.nn.Module):
     """Plain-PyTorch export wrapper (without MMDeploy): ``forward(inputs)`` runs the estimator's
     backbone + neck and returns :meth:`YOLOv8PoseHead.predict_raw` (dets, keypoints).
