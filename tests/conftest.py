@@ -1,4 +1,4 @@
-import os.path as osp
+import os
 from pathlib import Path
 
 import pytest
@@ -27,9 +27,6 @@ def _cwd_repo_root():
     os.chdir(ROOT)
     yield
     os.chdir(old)
-
-
-import os  # noqa: E402
 
 
 @pytest.fixture(scope='session', autouse=True)

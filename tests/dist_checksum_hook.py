@@ -2,7 +2,6 @@
 import json
 import os.path as osp
 
-import torch
 from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmpose.registry import HOOKS

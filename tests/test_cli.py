@@ -21,7 +21,7 @@ from mmengine.config import Config
 from mmrecanon.apis import (InputError, anonymize_image, as_bgr_uint8, detect_people, init_recanon,
                             read_image, recover_image)
 from mmrecanon.cli import main
-from mmrecanon.models.utils.portrait import portrait_mask, square_boxes
+from mmrecanon.models.utils.portrait import portrait_mask
 
 H, W = 96, 128
 K = 17

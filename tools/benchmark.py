@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 import warnings
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FRAME_IMG = osp.join(REPO_ROOT, '..', 'shared', 'data', 'mmpose-tiny', 'coco', '000000196141.jpg')
@@ -439,7 +439,7 @@ def tables(res: Dict) -> str:
               f"GFLOP/s NCHW, {d['gflops_channels_last']:.1f} GFLOP/s channels_last. "
               'GFLOP = 2 x MACs (mmengine FlopAnalyzer); achieved GFLOP/s uses the best of the '
               'four crops/s columns.', '',
-              f'### Conventional desensitizers A (the floor): crops/s', '',
+              '### Conventional desensitizers A (the floor): crops/s', '',
               '| A | impl | portrait | batch 1 | batch 8 |', '|---|---|---|---|---|']
     base = {}
     for r in res['baselines']:

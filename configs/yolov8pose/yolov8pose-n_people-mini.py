@@ -1,18 +1,20 @@
 # YOLOv8-n pose P, standalone training on people-mini (COCO-17 keypoints, 303 train / 73 val
-# images, long side <= 640). Meant for a GPU; on CPU use small --cfg-options (batch/epochs).
+# images, long side <= 640), sized for the 2-core CPU: 256×256 frames (the joint CPU configs'
+# frame size, so this P can initialise theirs) and 35 epochs (~30 min). On a GPU use
+# input_size = (640, 640) and max_epochs = 300.
 # Augmentation follows MMPose's RTMO/YOLOX-Pose recipe minus MixUp (YOLOv8-n uses none):
 # Mosaic + random affine + HSV + flip, with Mosaic switched off for the last 10 epochs
 # (YOLOv8's close_mosaic=10).
 _base_ = ['mmpose::_base_/default_runtime.py', '../_base_/pose/yolov8pose_n_coco.py']
 custom_imports = dict(imports=['mmrecanon.models.yolo'], allow_failed_imports=False)
 
-input_size = (640, 640)  # YOLOv8 default; people-mini images are at most 640 px long
+input_size = (256, 256)  # CPU; YOLOv8's default is 640 (people-mini images are at most 640 px long)
 codec = dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)
 pose_codec = codec
 model = dict(_delete_=True, **_base_.model.pose_estimator)
 
 # ---------------------------------------------------------------- schedule
-max_epochs = 300  # small dataset from scratch: many epochs (about 19 iterations each at bs 16)
+max_epochs = 35  # CPU budget (~30 min); about 19 iterations per epoch at bs 16
 close_mosaic_epochs = 10
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=max_epochs,
                  val_interval=10)

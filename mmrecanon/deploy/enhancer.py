@@ -16,7 +16,7 @@ import json
 import logging
 import os.path as osp
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import mmengine
 import numpy as np

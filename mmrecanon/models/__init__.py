@@ -2,7 +2,7 @@
 from .discriminators import PatchDiscriminator
 from .generators import ResnetGenerator, UnetGenerator
 from .losses import ConsistencyLoss, GANLoss, ThresholdL1Loss
-from .pose_adapter import PoseAdapter
+from .pose_adapter import PoseAdapter  # noqa: F401  (public helper, not a config type)
 from .recanon import ReCanon
 from .utils import Desensitizer
 from .yolo import *  # noqa: F401,F403  (YOLOv8-style P)
