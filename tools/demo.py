@@ -2,12 +2,13 @@
 
     python tools/demo.py [--iters 40] [--out outputs/demo]
 
-No arguments, no downloads.  Until the project ships a trained demo checkpoint (issue 6), this is a smoke
-of the whole pipeline: it trains the CPU joint model (configs/cpu/recanon_blur_mmpose-tiny.py) for a few
-iterations on ../shared/data/mmpose-tiny (or loads ``--checkpoint``), then, on scikit-image's
-public-domain photos of people (astronaut Eileen Collins, the cameraman) with their person boxes given
-below, runs A(x), G_X and G_Y, pastes the portraits back and writes:
-  outputs/demo/<name>.png   original | A(x) | privacy-enhanced | recovered
+No arguments, no downloads.  It loads the shipped demo checkpoint (``mmrecanon/demo_assets/``, trained by
+this project on people-mini, see README) — or ``--checkpoint`` — and, if neither exists, falls back to a
+smoke that trains the CPU joint model (configs/cpu/recanon_blur_mmpose-tiny.py) for ``--iters``
+iterations on ../shared/data/mmpose-tiny.  On scikit-image's public-domain photos of people (astronaut
+Eileen Collins, the cameraman) with their person boxes given below, it runs A(x), G_X and G_Y, pastes the
+portraits back, estimates poses on the privacy-enhanced photo with P, and writes:
+  outputs/demo/<name>.png   original | A(x) | privacy-enhanced (with P's keypoints) | recovered
   outputs/demo/metrics.json PSNR/SSIM (scikit-image, Wang et al. settings) of each view vs the original
 """
 import argparse
@@ -24,7 +25,10 @@ import numpy as np  # noqa: E402
 import mmrecanon  # noqa: E402,F401
 from mmrecanon.runtime import fail  # noqa: E402
 
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/cpu/recanon_blur_mmpose-tiny.py'
+ASSET = 'mmrecanon/demo_assets/recanon_blur_people-mini.pth'
+ASSET_CONFIG = 'configs/cpu/recanon_blur_people-mini.py'
 # Person boxes (x1, y1, x2, y2) in the scikit-image photos, set by hand (no detector is trained yet).
 SAMPLES = {
     'astronaut': ('astronaut', [[130, 20, 470, 512]]),
@@ -66,7 +70,8 @@ def conventional_image(model, img, portrait_boxes):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--checkpoint', help='use this ReCanon checkpoint of CONFIG instead of training')
+    parser.add_argument('--checkpoint', help='a ReCanon checkpoint to use instead of the shipped one')
+    parser.add_argument('--config', help=f'config of --checkpoint (default {ASSET_CONFIG})')
     parser.add_argument('--iters', type=int, default=40, help='smoke-training iterations (default 40)')
     parser.add_argument('--out', default='outputs/demo', help='output folder (default outputs/demo)')
     args = parser.parse_args(argv)
@@ -80,18 +85,22 @@ def main(argv=None):
     import torch
 
     t0 = time.time()
+    args.out = osp.abspath(args.out)
+    os.chdir(ROOT)  # configs name their data relative to the repository root
     os.makedirs(args.out, exist_ok=True)
-    ckpt = args.checkpoint
-    if ckpt is None:
+    ckpt, config = args.checkpoint, args.config or ASSET_CONFIG
+    if ckpt is None and osp.isfile(ASSET):
+        ckpt = ASSET
+    elif ckpt is None:
         if not osp.isdir('../shared/data/mmpose-tiny'):
-            fail('the smoke demo trains on ../shared/data/mmpose-tiny, which is missing; pass --checkpoint')
-        ckpt = train_smoke(args.iters, osp.join(args.out, 'train'))
+            fail('no demo checkpoint shipped and ../shared/data/mmpose-tiny is missing; pass --checkpoint')
+        ckpt, config = train_smoke(args.iters, osp.join(args.out, 'train')), CONFIG
     try:
-        model = init_recanon(CONFIG, ckpt)
+        model = init_recanon(config, ckpt)
     except (FileNotFoundError, ValueError) as e:
         fail(e)
 
-    metrics = {'config': CONFIG, 'checkpoint': ckpt, 'images': {}}
+    metrics = {'config': config, 'checkpoint': ckpt, 'images': {}}
     for name, (img, boxes) in load_samples().items():
         anon = anonymize_image(model, img, boxes=boxes)
         rec = recover_image(model, anon['enhanced'], anon['boxes'])
@@ -107,11 +116,13 @@ def main(argv=None):
                 img[crop], im[crop], data_range=255, channel_axis=-1, gaussian_weights=True, sigma=1.5,
                 use_sample_covariance=False))
         metrics['images'][name] = row
-        panel = draw_panel(dict(original=img, conventional=conv, enhanced=anon['enhanced'], recovered=rec), {},
-                           None)
+        row['people_with_pose'] = int(len(anon['poses']))
+        panel = draw_panel(dict(original=img, conventional=conv, enhanced=anon['enhanced'], recovered=rec),
+                           dict(enhanced=anon['poses']), model.dataset_meta)
         path = osp.join(args.out, f'{name}.png')
         cv2.imwrite(path, panel) or fail(f'cannot write {path}')
-        print(f'{name}: ' + '  '.join(f'{k}={v:.2f}' for k, v in row.items()) + f'  -> {path}')
+        print(f'{name}: ' + '  '.join(f'{k}={v:.2f}' if isinstance(v, float) else f'{k}={v}'
+                                      for k, v in row.items()) + f'  -> {path}')
     metrics['seconds'] = round(time.time() - t0, 1)
     with open(osp.join(args.out, 'metrics.json'), 'w') as f:
         json.dump(metrics, f, indent=2)
