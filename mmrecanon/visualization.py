@@ -29,7 +29,9 @@ def image_to_input_space(coords: np.ndarray, metainfo: dict) -> np.ndarray:
 
 def _visualizer(dataset_meta: Optional[dict], visualizer=None):
     """The runner's visualizer inside training/testing, else one PoseLocalVisualizer for the CLI."""
-    vis = visualizer or PoseLocalVisualizer.get_instance('mmrecanon_panel', radius=2, line_width=1)
+    name = 'mmrecanon_panel'
+    vis = visualizer or (PoseLocalVisualizer.get_instance(name) if PoseLocalVisualizer.check_instance_created(name)
+                         else PoseLocalVisualizer.get_instance(name, radius=2, line_width=1))
     if dataset_meta:
         vis.set_dataset_meta(dataset_meta)
     return vis

@@ -7,18 +7,10 @@
 # writes enhancer.onnx (the same graph as the ONNX Runtime configs) and then enhancer.engine
 # through MMDeploy's TensorRT backend manager (mmdeploy.apis.utils.to_backend). Without
 # TensorRT only the ONNX file is written and the tool exits with code 2.
-onnx_config = dict(
-    type='onnx',
-    export_params=True,
-    keep_initializers_as_inputs=False,
-    opset_version=11,
-    save_file='enhancer.onnx',
-    input_names=['portraits'],
-    output_names=['enhanced'],
-    input_shape=[256, 256],  # (w, h) = portrait_size
-    optimize=False)
-codebase_config = dict(type='mmrecanon', task='PortraitEnhancement', quantize=True)
+_base_ = ['./enhancer_onnxruntime_static-128x128.py']
+onnx_config = dict(input_shape=[256, 256])  # (w, h) = portrait_size
 backend_config = dict(
+    _delete_=True,
     type='tensorrt',
     # fp32: the 8-bit rounding of y' is sensitive to fp16 error (set fp16_mode=True for speed and
     # check the level mismatch with --verify); 1 GiB builder workspace (MMDeploy's default).

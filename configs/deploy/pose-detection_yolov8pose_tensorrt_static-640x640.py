@@ -10,20 +10,10 @@
 #       score_threshold=0.05, iou_threshold=0.65, max_output_boxes_per_class=200,
 #       pre_top_k=1000, keep_top_k=100))
 # which becomes MMDeploy's TRTBatchedNMS plugin (needs MMDeploy's TensorRT custom ops).
-custom_imports = dict(imports=['mmrecanon.models.yolo', 'mmrecanon.deploy'],
-                      allow_failed_imports=False)
-onnx_config = dict(
-    type='onnx',
-    export_params=True,
-    keep_initializers_as_inputs=False,
-    opset_version=11,
-    save_file='end2end.onnx',
-    input_names=['input'],
-    output_names=['dets', 'keypoints'],
-    input_shape=[640, 640],  # (w, h)
-    optimize=False)
-codebase_config = dict(type='mmpose', task='PoseDetection')
+_base_ = ['./pose-detection_yolov8pose_onnxruntime_static-320x320.py']
+onnx_config = dict(input_shape=[640, 640])  # (w, h)
 backend_config = dict(
+    _delete_=True,
     type='tensorrt',
     common_config=dict(fp16_mode=False, max_workspace_size=1 << 30),  # fp32, 1 GiB workspace
     model_inputs=[
