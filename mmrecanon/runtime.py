@@ -21,7 +21,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-        if 'custom_imports' in cfg_options or any(k.startswith('custom_imports') for k in cfg_options):
+        if any(k.startswith('custom_imports') for k in cfg_options):  # fromfile imported the file's own
             import_modules_from_strings(**cfg.custom_imports)
     return cfg
 
