@@ -61,11 +61,12 @@ def train_smoke(iters: int, work_dir: str) -> str:
 def conventional_image(model, img, portrait_boxes):
     """A(x) on the same portraits, pasted back the same way (the 'Conventional' column)."""
     import torch
+    from mmrecanon.models.recanon import to_uint8
     with torch.no_grad():
         frame = torch.from_numpy(img).permute(2, 0, 1)[None].float()
         rois = [torch.as_tensor(portrait_boxes, dtype=torch.float32)]
         out = model.paste(frame, model.desensitizer(model.crop(frame, rois)), rois)
-    return torch.round(out[0]).clamp(0, 255).byte().permute(1, 2, 0).numpy()
+    return to_uint8(out[0]).permute(1, 2, 0).numpy()
 
 
 def main(argv=None):
@@ -77,9 +78,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import cv2
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     from mmrecanon.apis import anonymize_image, init_recanon, recover_image
+    from mmrecanon.evaluation import PortraitQualityMetric as Q  # the metric's PSNR/SSIM settings
     from mmrecanon.models.utils.portrait import portrait_mask
     from mmrecanon.visualization import draw_panel
     import torch
@@ -111,10 +112,8 @@ def main(argv=None):
         crop = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
         row = {}
         for view, im in (('A', conv), ('p', anon['enhanced']), ('r', rec)):
-            row[f'psnr_o_{view}'] = float(peak_signal_noise_ratio(img[crop], im[crop], data_range=255))
-            row[f'ssim_o_{view}'] = float(structural_similarity(
-                img[crop], im[crop], data_range=255, channel_axis=-1, gaussian_weights=True, sigma=1.5,
-                use_sample_covariance=False))
+            row[f'psnr_o_{view}'] = Q.psnr(img[crop], im[crop])
+            row[f'ssim_o_{view}'] = Q.ssim(img[crop], im[crop])
         metrics['images'][name] = row
         row['people_with_pose'] = int(len(anon['poses']))
         panel = draw_panel(dict(original=img, conventional=conv, enhanced=anon['enhanced'], recovered=rec),

@@ -32,7 +32,7 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..models.recanon import ReCanon
+from ..models.recanon import ReCanon, to_uint8
 from ..models.utils.portrait import square_boxes
 from ..runtime import load_config
 
@@ -425,7 +425,7 @@ def _translate(fn, x: Tensor) -> Tensor:
 
 
 def _to_uint8_image(frame: Tensor) -> np.ndarray:
-    return torch.round(frame[0].clamp(0, 255)).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return to_uint8(frame[0]).permute(1, 2, 0).cpu().numpy()
 
 
 @torch.no_grad()

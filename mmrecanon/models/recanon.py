@@ -357,7 +357,7 @@ class ReCanon(BaseModel):
         main = 'enhanced' if self.has_generators else 'conventional'
 
         counts = [len(b) for b in boxes]
-        crops_u8 = {k: _to_uint8(to_pixels(v)).split(counts) for k, v in dict(original=x, **trans).items()}
+        crops_u8 = {k: to_uint8(to_pixels(v)).split(counts) for k, v in dict(original=x, **trans).items()}
         for i, ds in enumerate(data_samples):
             for view, p in preds.items():
                 ds.set_field(p[i], f'pred_instances_{view}')
@@ -365,9 +365,10 @@ class ReCanon(BaseModel):
             ds.portraits = InstanceData(bboxes=boxes[i].cpu().numpy(),
                                         **{k: v[i].permute(0, 2, 3, 1).cpu().numpy() for k, v in crops_u8.items()})
             for view, f in frames.items():
-                ds.set_field(_to_uint8(f[i:i + 1])[0].permute(1, 2, 0).cpu().numpy(), f'{view}_img')
+                ds.set_field(to_uint8(f[i:i + 1])[0].permute(1, 2, 0).cpu().numpy(), f'{view}_img')
         return data_samples
 
 
-def _to_uint8(x: Tensor) -> Tensor:
+def to_uint8(x: Tensor) -> Tensor:
+    """[0, 255] float → uint8 (rounded, clamped)."""
     return torch.round(x.clamp(0, 255)).to(torch.uint8)
