@@ -2,7 +2,10 @@
 
     mmrecanon anonymize -i IN -o OUT --config CFG --checkpoint CKPT [--boxes BOXES.json]
                         [--det-config C --det-checkpoint K] [--score-thr 0.3] [--vis] [--device cpu]
+                        [--key-file KEYFILE]
     mmrecanon recover   -i IN -o OUT --config CFG --checkpoint CKPT [--portraits portraits.json]
+                        [--key-file KEYFILE]
+    mmrecanon keygen KEYFILE                      (key-locked models: anonymize/recover --key-file KEYFILE)
     mmrecanon export-camera CKPT OUT.pth
 
 IN is an image, a video (.mp4/.avi/.mov) or a folder, searched recursively (hidden entries and OUT
@@ -298,6 +301,9 @@ class Sidecars:
             if not isinstance(data, dict) or data.get('format') != SIDECAR_FORMAT:
                 raise CLIError(f'{self.portraits_path} is not an mmrecanon portraits file; '
                                'remove it or choose another output folder')
+            if data.get('key_check') != info.get('key_check'):
+                raise CLIError(f'{out_dir} holds portraits anonymized with another key (or with/without one); '
+                               'choose another output folder')
             self.files = dict(data.get('files', {}))
         if osp.isfile(self.poses_path):
             data = _read_json(self.poses_path, 'poses file')
@@ -315,14 +321,15 @@ class Sidecars:
         _write_json_dict(self.portraits_path, dict(format=SIDECAR_FORMAT, **self.info), 'files', self.files)
 
 
-def load_portraits(path: str) -> Dict[str, dict]:
+def load_portraits(path: str, with_header: bool = False):
+    """The sidecar's per-file entries (and, with ``with_header``, the whole file as a dict)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'portrait sidecar not found: {path} (written by "mmrecanon anonymize" '
                                 'next to its outputs; pass it with --portraits)')
     data = _read_json(path, 'portrait sidecar')
     if not (isinstance(data, dict) and data.get('format') == SIDECAR_FORMAT and isinstance(data.get('files'), dict)):
         raise CLIError(f'{path} is not an mmrecanon portraits file')
-    return data['files']
+    return (data['files'], data) if with_header else data['files']
 
 
 def _coco_entries(inst, image: str, frame: Optional[int] = None) -> list:
@@ -424,8 +431,8 @@ def _panel(model, original, enhanced, poses):
 
 class Anonymizer:
 
-    def __init__(self, model, args, spec: Optional[BoxSpec], sidecars: Sidecars):
-        self.model, self.args, self.spec, self.sidecars = model, args, spec, sidecars
+    def __init__(self, model, args, spec: Optional[BoxSpec], sidecars: Sidecars, key: Optional[bytes] = None):
+        self.model, self.args, self.spec, self.sidecars, self.key = model, args, spec, sidecars, key
 
     def _boxes(self, rel: str, frame: Optional[int] = None):
         return self.spec.get(rel, frame) if self.spec is not None else None
@@ -433,15 +440,16 @@ class Anonymizer:
     def image(self, job: Job) -> None:
         from .apis import anonymize_image, read_image
         img = read_image(job.src)
-        res = anonymize_image(self.model, img, self._boxes(job.rel), self.args.score_thr)
+        res = anonymize_image(self.model, img, self._boxes(job.rel), self.args.score_thr, self.key)
         for p in job.outputs():
             _remove_stale_tmp(p)
         _write_image(job.out, res['enhanced'])
         if job.vis:
             _write_image(job.vis, _panel(self.model, img, res['enhanced'], res['poses']))
-        self.sidecars.add(job, dict(type='image', source=job.rel, height=img.shape[0], width=img.shape[1],
-                                    boxes=res['boxes']),
-                          _coco_entries(res['poses'], job.out_rel))
+        entry = dict(type='image', source=job.rel, height=img.shape[0], width=img.shape[1], boxes=res['boxes'])
+        if 'nonces' in res:
+            entry['nonces'] = res['nonces']
+        self.sidecars.add(job, entry, _coco_entries(res['poses'], job.out_rel))
 
     def video(self, job: Job, bar=None) -> None:
         from .apis import anonymize_image
@@ -454,13 +462,15 @@ class Anonymizer:
             outs.append(_VideoOut(job.out, fps, size, self.args.fourcc))
             if job.vis:
                 outs.append(_VideoOut(job.vis, fps, (3 * size[0], size[1]), 'mp4v'))
-            frames, poses = [], []
+            frames, nonces, poses = [], [], []
             for idx, frame in _frames(cap, size):
-                res = anonymize_image(self.model, frame, self._boxes(job.rel, idx), self.args.score_thr)
+                res = anonymize_image(self.model, frame, self._boxes(job.rel, idx), self.args.score_thr,
+                                      self.key)
                 outs[0].write(res['enhanced'])
                 if job.vis:
                     outs[1].write(_panel(self.model, frame, res['enhanced'], res['poses']))
                 frames.append(res['boxes'])
+                nonces.append(res.get('nonces'))
                 poses.extend(_coco_entries(res['poses'], job.out_rel, idx))
                 if bar is not None:
                     bar.update()
@@ -474,8 +484,10 @@ class Anonymizer:
             raise
         finally:
             cap.release()
-        self.sidecars.add(job, dict(type='video', source=job.rel, height=size[1], width=size[0], fps=fps,
-                                    frames=frames), poses)
+        entry = dict(type='video', source=job.rel, height=size[1], width=size[0], fps=fps, frames=frames)
+        if self.key is not None:
+            entry['frame_nonces'] = nonces
+        self.sidecars.add(job, entry, poses)
 
 
 def _run_jobs(jobs: List[Job], done, process, progress: bool) -> Tuple[int, int, int]:
@@ -554,17 +566,25 @@ def cmd_anonymize(args) -> int:
         jobs.append(Job(path, rel, out, out_rel, args.vis))
     _check_paths(jobs, [p for p, _ in files], [osp.join(out, PORTRAITS), osp.join(out, POSES)])
 
+    key = _read_key(args)
     model = _load_model(args)
+    from .apis.inference import check_key_use
+    check_key_use(model, key, 'anonymizing')
     if spec is None and model.pose.pose_mode == 'topdown' and model.detector is None:
         raise CLIError('the pose model of this config is top-down and cannot find people by itself: pass '
                        'person boxes (--boxes BOXES.json) or a detector (--det-config/--det-checkpoint)')
     os.makedirs(out, exist_ok=True)
-    sidecars = Sidecars(out, dict(
+    info = dict(
         note='Portrait boxes [x1, y1, x2, y2] (image pixels) that were privacy-enhanced, per image / per '
              'video frame. "mmrecanon recover" needs them. Not secret: they only say where people are.',
         config=osp.basename(args.config), method=model.method, portrait_size=model.portrait_size,
-        portrait_margin=model.portrait_margin))
-    worker = Anonymizer(model, args, spec, sidecars)
+        portrait_margin=model.portrait_margin)
+    if key is not None:
+        from .models.utils.keylock import check_value
+        info.update(key_check=check_value(key), key_note='Key-locked: recovery needs the key file. nonces are '
+                    'public per-portrait values; key_check only tells whether a key is the right one.')
+    sidecars = Sidecars(out, info)
+    worker = Anonymizer(model, args, spec, sidecars, key)
 
     def process(job, bar):
         worker.image(job) if job.kind == 'image' else worker.video(job, bar)
@@ -583,9 +603,17 @@ def cmd_recover(args) -> int:
         raise CLIError(f'cannot recover with {args.checkpoint}: ' + (
             'it has no recovery weights (G_Y) - a camera export cannot recover people; use the full checkpoint'
             if model.has_generators else 'the conventional method A(x) is not reversible'))
+    key = _read_key(args)
     base = src if osp.isdir(src) else osp.dirname(src)
     sidecar = osp.abspath(args.portraits) if args.portraits else osp.join(base, PORTRAITS)
-    entries = load_portraits(sidecar)
+    entries, header = load_portraits(sidecar, with_header=True)
+    from .apis.inference import check_key_use
+    check_key_use(model, key, 'recovery')
+    if key is not None:
+        from .models.utils.keylock import verify_key
+        if 'key_check' not in header:
+            raise CLIError(f'{sidecar} was written without a key: these portraits are not key-locked')
+        verify_key(key, header['key_check'])
     if osp.isdir(src):
         names = sorted(entries)
     else:
@@ -617,9 +645,9 @@ def cmd_recover(args) -> int:
             from .apis import read_image, recover_image
             img = read_image(job.src)
             _check_size(entry, img.shape[1], img.shape[0])
-            _write_image(job.out, recover_image(model, img, entry.get('boxes', [])))
+            _write_image(job.out, recover_image(model, img, entry.get('boxes', []), key, entry.get('nonces')))
         else:
-            _recover_video(model, job, entry, args.fourcc, bar)
+            _recover_video(model, job, entry, args.fourcc, bar, key)
 
     ok, finished, failed = _run_jobs(jobs, lambda j: osp.isfile(j.out), process, not args.no_progress)
     print(f'recovered {ok} file(s), {finished} already done, {failed} skipped -> {out}', flush=True)
@@ -633,12 +661,15 @@ def _check_size(entry: dict, w: int, h: int) -> None:
                          '(resized after anonymization?)')
 
 
-def _recover_video(model, job: Job, entry: dict, fourcc: Optional[str], bar) -> None:
+def _recover_video(model, job: Job, entry: dict, fourcc: Optional[str], bar, key: Optional[bytes] = None) -> None:
     from .apis import recover_image
     from .apis.inference import InputError
     frames = entry.get('frames')
     if not isinstance(frames, list):
         raise InputError('the sidecar entry has no per-frame boxes')
+    nonces = entry.get('frame_nonces') if key is not None else None
+    if key is not None and not (isinstance(nonces, list) and len(nonces) == len(frames)):
+        raise InputError('the sidecar entry has no per-frame nonces (not anonymized with a key?)')
     cap, size, fps, _ = _open_video(job.src)
     _check_size(entry, *size)
     out = None
@@ -648,7 +679,7 @@ def _recover_video(model, job: Job, entry: dict, fourcc: Optional[str], bar) -> 
         for idx, frame in _frames(cap, size):
             if idx >= len(frames):
                 raise InputError(f'has more frames than the sidecar ({len(frames)})')
-            out.write(recover_image(model, frame, frames[idx]))
+            out.write(recover_image(model, frame, frames[idx], key, None if nonces is None else nonces[idx]))
             n += 1
             if bar is not None:
                 bar.update()
@@ -661,6 +692,29 @@ def _recover_video(model, job: Job, entry: dict, fourcc: Optional[str], bar) -> 
         raise
     finally:
         cap.release()
+
+
+# ------------------------------------------------------------------------------------------ keys
+def _read_key(args) -> Optional[bytes]:
+    if getattr(args, 'key_file', None) is None:
+        return None
+    from .models.utils.keylock import read_key_file
+    return read_key_file(args.key_file)
+
+
+def cmd_keygen(args) -> int:
+    from .models.utils.keylock import check_value, generate_key, write_key_file
+    if osp.exists(args.key_file):
+        raise CLIError(f'{args.key_file} exists; a key file is never overwritten (recovery of everything '
+                       'anonymized with it would be lost)')
+    parent = osp.dirname(osp.abspath(args.key_file))
+    if not osp.isdir(parent):
+        raise CLIError(f'folder not found: {parent}')
+    key = generate_key()
+    write_key_file(args.key_file, key)
+    print(f'wrote {args.key_file} (256-bit key, mode 0600; check value {check_value(key)}). Keep it secret and '
+          'backed up: without it key-locked people cannot be recovered.', flush=True)
+    return 0
 
 
 # ------------------------------------------------------------------------------------------ export
@@ -706,7 +760,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mmengine.config import DictAction
     parser = _Parser(prog='mmrecanon', description='Reversible privacy-preserving pose estimation: anonymize '
                      'people in images/videos (G_X), recover them (G_Y), export camera checkpoints.')
-    sub = parser.add_subparsers(dest='command', metavar='{anonymize,recover,export-camera}')
+    sub = parser.add_subparsers(dest='command', metavar='{anonymize,recover,keygen,export-camera}')
     sub.required = True
 
     def model_args(p):
@@ -720,6 +774,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument('--no-progress', action='store_true', help='no progress bar')
         p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
                        help='override config settings')
+        p.add_argument('--key-file', default=None,
+                       help='key file of a key-locked model (from "mmrecanon keygen"); required by such models')
 
     p = sub.add_parser('anonymize', help='privacy-enhance every person (G_X), estimate poses')
     model_args(p)
@@ -736,6 +792,10 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p)
     p.add_argument('--portraits', help=f'portrait sidecar (default: {PORTRAITS} in the input folder)')
     p.set_defaults(func=cmd_recover)
+
+    p = sub.add_parser('keygen', help='write a new random 256-bit key file for key-locked models')
+    p.add_argument('key_file', help='key file to create (never overwritten)')
+    p.set_defaults(func=cmd_keygen)
 
     p = sub.add_parser('export-camera', help='checkpoint without recovery/discriminator weights')
     p.add_argument('checkpoint', help='full ReCanon checkpoint')

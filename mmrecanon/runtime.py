@@ -65,3 +65,33 @@ def build_runner(config: str, work_dir: Optional[str] = None, cfg_options: Optio
     if cfg.get('default_scope') is None:
         cfg.default_scope = 'mmpose'
     return Runner.from_cfg(cfg)
+
+
+def report_main(args, measure, render, files=(), together=()) -> int:
+    """Shared ``main`` of the ``tools/analysis`` reports.
+
+    One-line errors (exit code 2) for options that go together (``together``: pairs of attribute names)
+    and missing ``files`` (None entries skipped); then ``result = measure(args)``, Markdown
+    ``render(result)`` printed and written to ``args.out + '.md'``, the result to ``args.out + '.json'``.
+    """
+    import json
+    for a, b in together:
+        if (getattr(args, a) is None) != (getattr(args, b) is None):
+            print(f"error: --{a.replace('_', '-')} and --{b.replace('_', '-')} go together", file=sys.stderr)
+            return 2
+    for path in files:
+        if path is not None and not osp.isfile(path):
+            print(f'error: file not found: {path}', file=sys.stderr)
+            return 2
+    from mmengine.registry import init_default_scope
+
+    import mmrecanon  # noqa: F401  (registries, compatibility shims)
+    init_default_scope('mmpose')
+    result = measure(args)
+    table = render(result)
+    print(table)
+    with open(args.out + '.json', 'w', encoding='utf-8') as f:
+        json.dump(result, f, indent=1)
+    with open(args.out + '.md', 'w', encoding='utf-8') as f:
+        f.write(table + '\n')
+    return 0

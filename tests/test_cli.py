@@ -409,3 +409,56 @@ def test_bottomup_people_come_from_p_on_the_letterboxed_frame():
     np.testing.assert_allclose(boxes, expected[keep], atol=1e-3)
     out = anonymize_image(model, img, score_thr=0.0)  # no boxes given: P finds the people itself
     assert len(out['boxes']) == len(boxes) and out['poses'].keypoints.shape[1:] == (K, 2)
+
+
+# ---------------------------------------------------------------------------------------------- key lock
+def test_cli_key_locked_round_trip_and_refusals(env, capsys):
+    d = env.dir / 'keyed'
+    d.mkdir()
+    cfg = str(d / 'tiny_keyed.py')
+    Config(dict(model=tiny_model_cfg(key_lock=dict(type='KeyedCarrier')), default_scope='mmpose')).dump(cfg)
+    ckpt = str(d / 'keyed.pth')
+    save_model(tiny_model_cfg(key_lock=dict(type='KeyedCarrier')), ckpt)
+    key_file, other_key = str(d / 'cam.key'), str(d / 'other.key')
+    assert main(['keygen', key_file]) == 0 and main(['keygen', other_key]) == 0
+    assert main(['keygen', key_file]) == 2  # never overwrites a key
+    assert 'never overwritten' in capsys.readouterr().err
+    key_hex = [ln for ln in open(key_file).read().splitlines() if not ln.startswith('#')][0]
+    src, anon, rec = d / 'in', d / 'anon', d / 'rec'
+    src.mkdir()
+    cv2.imwrite(str(src / 'a.png'), scene(5))
+    args = ['--config', cfg, '--checkpoint', ckpt, '--no-progress']
+
+    assert main(['anonymize', '-i', str(src), '-o', str(anon), '--boxes', env.boxes, *args]) == 2
+    assert 'key-locked' in capsys.readouterr().err  # a key-locked model needs --key-file
+    assert main(['anonymize', '-i', str(src), '-o', str(anon), '--boxes', env.boxes, *args,
+                 '--key-file', key_file]) == 0
+    sidecar_text = (anon / 'portraits.json').read_text()
+    assert key_hex not in sidecar_text and key_hex not in (anon / 'poses.json').read_text()
+    assert key_hex.encode() not in (anon / 'a.png').read_bytes()
+    sidecar = json.loads(sidecar_text)
+    entry = sidecar['files']['a.png']
+    assert len(entry['nonces']) == len(entry['boxes']) == 2 and len(set(entry['nonces'])) == 2
+
+    for extra, message in (([], 'key-locked'), (['--key-file', other_key], 'wrong key'),
+                           (['--key-file', str(d / 'missing.key')], 'key file not found')):
+        assert main(['recover', '-i', str(anon), '-o', str(rec), *args, *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
+        assert not rec.exists() or not os.listdir(rec)
+    assert main(['recover', '-i', str(anon), '-o', str(rec), *args, '--key-file', key_file]) == 0
+    model = init_recanon(cfg, ckpt)
+    enhanced = cv2.imread(str(anon / 'a.png'))
+    from mmrecanon.models.utils.keylock import read_key_file
+    expected = recover_image(model, enhanced, entry['boxes'], read_key_file(key_file), entry['nonces'],
+                             sidecar['key_check'])
+    assert np.array_equal(cv2.imread(str(rec / 'a.png')), expected)
+    wrong = recover_image(model, enhanced, entry['boxes'], read_key_file(other_key), entry['nonces'])
+    assert not np.array_equal(wrong, expected)
+    # resuming into the same folder with another key is refused; a key for an unkeyed model too
+    assert main(['anonymize', '-i', str(src), '-o', str(anon), '--boxes', env.boxes, *args,
+                 '--key-file', other_key]) == 2
+    assert 'another key' in capsys.readouterr().err
+    assert main(['anonymize', '-i', str(src), '-o', str(d / 'anon2'), '--boxes', env.boxes, *common(env),
+                 '--key-file', key_file]) == 2
+    assert 'not key-locked' in capsys.readouterr().err

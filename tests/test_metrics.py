@@ -348,6 +348,17 @@ def test_tables_cells_and_missing_values(tmp_path):
     from_files = merge_result_files([tmp_path / 'ours.json', tmp_path / 'conv.json'])
     assert from_files == merge_tables([ours, conv])
     assert [r['method'] for r in from_files['main']['rows']] == ['Conventional', 'Ours']
+    # and from the command line (a work dir or its tables.json)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('merge_tables', 'tools/analysis/merge_tables.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    (tmp_path / 'run').mkdir()
+    (tmp_path / 'run' / 'tables.json').write_text((tmp_path / 'ours.json').read_text())
+    assert tool.main([str(tmp_path / 'conv.json'), str(tmp_path / 'run'), '--out', str(tmp_path / 'm.md')]) == 0
+    assert (tmp_path / 'm.md').read_text() == render_markdown(from_files)
+    assert json.loads((tmp_path / 'm.json').read_text())['tables'] == from_files
+    assert tool.main([str(tmp_path / 'missing.json'), '--out', str(tmp_path / 'x.md')]) == 2
 
     with pytest.raises(ValueError, match="method must be 'ours' or 'conventional'"):
         build_tables(OURS_METRICS, 'mine', BLUR8)
@@ -499,3 +510,14 @@ def test_test_py_end_to_end(tmp_path):
     table = json.loads(out.with_suffix('.json').read_text())
     assert [(r['kind'], r['r']) for r in table['rows']] == [('pixelate', 16.0)] * 2
     assert '| pixelate | 16 | Ours | ' in out.read_text()
+
+
+def test_keylock_table_only_for_key_locked_metrics():
+    from mmrecanon.evaluation.tables import render_keylock_markdown
+    assert render_keylock_markdown({'portrait/psnr_o_r': 30.0}) == ''
+    md = render_keylock_markdown({'portrait/psnr_o_p': 20.0, 'portrait/ssim_o_p': 0.5, 'portrait/psnr_o_r': 30.0,
+                                  'portrait/ssim_o_r': 0.9, 'portrait/psnr_o_r_wrongkey': 19.5,
+                                  'portrait/ssim_o_r_wrongkey': 0.4, 'portrait/psnr_o_r_nokey': 18.25})
+    assert '| recovered, right key | 30.00 | 0.9000 |' in md
+    assert '| recovered, wrong key | 19.50 | 0.4000 |' in md
+    assert '| recovered, no key | 18.25 | — |' in md

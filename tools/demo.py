@@ -58,17 +58,6 @@ def train_smoke(iters: int, work_dir: str) -> str:
     return osp.join(work_dir, f'iter_{iters}.pth')
 
 
-def conventional_image(model, img, portrait_boxes):
-    """A(x) on the same portraits, pasted back the same way (the 'Conventional' column)."""
-    import torch
-    from mmrecanon.models.recanon import to_uint8
-    with torch.no_grad():
-        frame = torch.from_numpy(img).permute(2, 0, 1)[None].float()
-        rois = [torch.as_tensor(portrait_boxes, dtype=torch.float32)]
-        out = model.paste(frame, model.desensitizer(model.crop(frame, rois)), rois)
-    return to_uint8(out[0]).permute(1, 2, 0).numpy()
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--checkpoint', help='a ReCanon checkpoint to use instead of the shipped one')
@@ -105,7 +94,7 @@ def main(argv=None):
     for name, (img, boxes) in load_samples().items():
         anon = anonymize_image(model, img, boxes=boxes)
         rec = recover_image(model, anon['enhanced'], anon['boxes'])
-        conv = conventional_image(model, img, anon['boxes'])
+        conv = anonymize_image(model, img, boxes=boxes, use_desensitizer=True)['enhanced']
         mask = portrait_mask(img.shape[:2], torch.as_tensor(np.asarray(anon['boxes']), dtype=torch.float32)).numpy()
         assert np.array_equal(anon['enhanced'][~mask], img[~mask]), 'background changed'
         ys, xs = np.where(mask)

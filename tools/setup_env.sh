@@ -27,6 +27,9 @@ TORCH="torch==2.14.1"
 TORCHVISION="torchvision==0.29.1"
 MMCV_VERSION="2.1.0"
 OM_PKGS="mmengine==0.10.7 mmdet==3.3.0 mmpose==1.3.2 mmdeploy==1.3.1"
+# The privacy attack (tools/analysis/privacy_attack.py): dlib's face detector (weights inside the wheel) and
+# its face aligner/recognizer weights, shipped by face_recognition_models (a 100 MB sdist, built once).
+FACE_PKGS="dlib-bin==20.0.1.post1 face_recognition_models==0.3.0"
 # Runtime requirements of the OpenMMLab packages above (their own lists, minus opencv-python/chumpy).
 DEPS="numpy>=2,<3 scipy matplotlib addict pyyaml rich termcolor yapf packaging regex tqdm
   json_tricks munkres shapely terminaltables six pillow prettytable aenum multiprocess protobuf
@@ -44,11 +47,12 @@ if [ -f "$STAMP" ] && "$PY" - <<'EOF' >>"$LOG" 2>&1; then
 import importlib.metadata as md
 want = {"torch": "2.14.1", "torchvision": "0.29.1", "mmcv": "2.1.0", "mmengine": "0.10.7",
         "mmdet": "3.3.0", "mmpose": "1.3.2", "mmdeploy": "1.3.1", "xtcocotools": "1.14.3",
-        "albumentations": "1.4.24", "mmrecanon": None}
+        "albumentations": "1.4.24", "dlib-bin": "20.0.1.post1", "face_recognition_models": "0.3.0",
+        "mmrecanon": None}
 for k, v in want.items():
     got = md.version(k)
     assert v is None or got.split("+")[0] == v, (k, got)
-import mmcv.ops, xtcocotools.cocoeval, onnxruntime, skimage  # noqa
+import mmcv.ops, xtcocotools.cocoeval, onnxruntime, skimage, dlib  # noqa
 EOF
   # Fast path: only refresh the editable install (setup.py may have changed).
   pipq --no-deps --no-build-isolation -e "$ROOT" || fail "pip install -e . (fast path)"
@@ -71,6 +75,7 @@ step "installing python dependencies"
 # shellcheck disable=SC2086
 pipq $DEPS || fail "python dependencies"
 pipq --no-deps $OM_PKGS || fail "OpenMMLab packages (--no-deps)"
+pipq --no-deps $FACE_PKGS || fail "face models for the privacy attack (dlib-bin, face_recognition_models)"
 
 mkdir -p "$WHEELS"
 mmcv_whl=$(ls "$WHEELS"/mmcv-${MMCV_VERSION}-*.whl 2>/dev/null | head -n1)

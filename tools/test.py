@@ -138,6 +138,7 @@ def main(argv=None):
     from mmengine.runner import Runner
 
     from mmrecanon.evaluation import build_tables, render_markdown
+    from mmrecanon.evaluation.tables import render_keylock_markdown
 
     cfg_options = {}
     if args.cfg_options:
@@ -171,6 +172,9 @@ def main(argv=None):
     desensitizer = resolve_desensitizer(cfg.get('model', {}))
     tables = build_tables(metrics, method, desensitizer)
     markdown = render_markdown(tables)
+    keylock = render_keylock_markdown(metrics)
+    if keylock:
+        markdown += '\n' + keylock
 
     result = to_jsonable({
         'config': osp.abspath(args.config),

@@ -23,7 +23,7 @@ Conventions:
 import os.path as osp
 import re
 import warnings
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -33,12 +33,13 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..models.recanon import ReCanon, to_uint8
+from ..models.utils.keylock import NONCE_BYTES, KeyLockError, check_value, generate_nonce, verify_key
 from ..models.utils.portrait import square_boxes
 from ..runtime import load_config
 
 __all__ = ['MAX_SIDE', 'InputError', 'as_bgr_uint8', 'read_image', 'init_recanon', 'init_person_detector',
            'detect_people', 'estimate_poses', 'anonymize_image', 'recover_image', 'clip_boxes',
-           'checkpoint_has_recoverer']
+           'checkpoint_has_recoverer', 'is_key_locked', 'check_key_use', 'KeyLockError']
 
 # Longest image side accepted.  8192 px covers 8K video frames; beyond that one float32 copy of the
 # frame needs > 0.8 GB and the portraits (resized to ``portrait_size``) lose almost all detail anyway.
@@ -420,8 +421,25 @@ def estimate_poses(model, img: np.ndarray, person_boxes: Optional[np.ndarray] = 
     return _to_numpy_instances(inst)
 
 
-def _translate(fn, x: Tensor) -> Tensor:
-    return torch.cat([fn(x[i:i + CHUNK]) for i in range(0, len(x), CHUNK)]) if len(x) else x
+def _translate(fn, x: Tensor, *per_item) -> Tensor:
+    """``fn`` on chunks of ``x``; ``per_item`` lists (keys, nonces) are chunked alongside."""
+    if not len(x):
+        return x
+    return torch.cat([fn(x[i:i + CHUNK], *(None if v is None else v[i:i + CHUNK] for v in per_item))
+                      for i in range(0, len(x), CHUNK)])
+
+
+def is_key_locked(model) -> bool:
+    return getattr(model, 'key_lock', None) is not None
+
+
+def check_key_use(model, key: Optional[bytes], action: str) -> None:
+    if is_key_locked(model) and key is None:
+        raise KeyLockError(f'this model is key-locked: {action} needs the key (a key file from '
+                           '"mmrecanon keygen", passed with --key-file)')
+    if not is_key_locked(model) and key is not None:
+        raise KeyLockError('this model is not key-locked (its config has no key_lock): a key would protect '
+                           'nothing; drop --key-file or use a key-locked model')
 
 
 def _to_uint8_image(frame: Tensor) -> np.ndarray:
@@ -429,7 +447,8 @@ def _to_uint8_image(frame: Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def anonymize_image(model, img: np.ndarray, boxes=None, score_thr: float = 0.3) -> Dict:
+def anonymize_image(model, img: np.ndarray, boxes=None, score_thr: float = 0.3,
+                    key: Optional[bytes] = None, use_desensitizer: bool = False) -> Dict:
     """Privacy-enhance every person of a frame: y' = G_X(x) pasted back (A(x) for 'conventional').
 
     Args:
@@ -437,25 +456,40 @@ def anonymize_image(model, img: np.ndarray, boxes=None, score_thr: float = 0.3) 
         img: uint8 BGR (grey/BGRA/16-bit are converted, see :func:`as_bgr_uint8`).
         boxes: person boxes (N, 4) xyxy in image pixels (clipped to the image); None → :func:`detect_people`.
         score_thr: detection / bottom-up pose score threshold.
+        key: the 32-byte key of a key-locked model (required there, refused elsewhere).
+        use_desensitizer: paste A(x) (the conventional baseline) instead of G_X(x); no key is used.
     Returns:
         dict(enhanced=uint8 H×W×3 frame, boxes=square portrait boxes used (list of [x1, y1, x2, y2]
         floats; recovery needs them), person_boxes=the clipped person boxes (N×4 float32),
-        poses=InstanceData of P on the enhanced frame, image pixels).
+        poses=InstanceData of P on the enhanced frame, image pixels); key-locked models add
+        nonces (hex, one per portrait; public) and key_check (the key's check value; public).
     """
+    if use_desensitizer:
+        key = None
+    else:
+        check_key_use(model, key, 'anonymizing')
     img = as_bgr_uint8(img)
     person = detect_people(model, img, score_thr) if boxes is None else clip_boxes(boxes, img.shape)
     portraits = square_boxes(torch.as_tensor(person, dtype=torch.float32).reshape(-1, 4),
                              model.portrait_margin)
+    nonces = [generate_nonce() for _ in range(len(portraits))] if key is not None else None
     if len(portraits) == 0:
         enhanced = img.copy()
+    elif use_desensitizer or not model.has_generators:
+        frame = _frame_tensor(model, img)
+        rois = [portraits.to(frame.device)]
+        enhanced = _to_uint8_image(model.paste(frame, _translate(model.desensitizer, model.crop(frame, rois)), rois))
     else:
         frame = _frame_tensor(model, img)
         rois = [portraits.to(frame.device)]
-        x = model.crop(frame, rois)
-        y = _translate(model.enhance if model.has_generators else model.desensitizer, x)
+        keys = None if key is None else [key] * len(portraits)
+        y = _translate(model.enhance, model.crop(frame, rois), keys, nonces)
         enhanced = _to_uint8_image(model.paste(frame, y, rois))
     poses = estimate_poses(model, enhanced, person, score_thr)
-    return dict(enhanced=enhanced, boxes=portraits.tolist(), person_boxes=person, poses=poses)
+    out = dict(enhanced=enhanced, boxes=portraits.tolist(), person_boxes=person, poses=poses)
+    if key is not None:
+        out.update(nonces=[n.hex() for n in nonces], key_check=check_value(key))
+    return out
 
 
 def _portrait_boxes(boxes) -> Tensor:
@@ -472,10 +506,26 @@ def _portrait_boxes(boxes) -> Tensor:
     return torch.as_tensor(arr, dtype=torch.float32)
 
 
+def _nonces(nonces, count: int) -> List[bytes]:
+    if nonces is None or len(nonces) != count:
+        raise KeyLockError(f'key-locked recovery needs one nonce per portrait box ({count}), got '
+                           f'{0 if nonces is None else len(nonces)} (they are in the portrait sidecar)')
+    try:
+        out = [bytes.fromhex(n) if isinstance(n, str) else bytes(n) for n in nonces]
+    except (TypeError, ValueError):
+        raise KeyLockError('portrait nonces must be hexadecimal strings') from None
+    if any(len(n) != NONCE_BYTES for n in out):
+        raise KeyLockError(f'portrait nonces must be {NONCE_BYTES} bytes each')
+    return out
+
+
 @torch.no_grad()
-def recover_image(model, img: np.ndarray, boxes) -> np.ndarray:
+def recover_image(model, img: np.ndarray, boxes, key: Optional[bytes] = None, nonces=None,
+                  key_check: Optional[str] = None) -> np.ndarray:
     """x' = G_Y(y') for the portraits at ``boxes`` (as returned by :func:`anonymize_image`), pasted back.
 
+    Key-locked models need ``key`` and the portraits' ``nonces``; with ``key_check`` (from
+    :func:`anonymize_image`) a wrong key is refused (KeyLockError) before anything is computed.
     Pixels outside the boxes are returned unchanged.  Raises ValueError if the model has no G_Y weights.
     """
     if not getattr(model, 'can_recover', model.has_generators):
@@ -483,11 +533,17 @@ def recover_image(model, img: np.ndarray, boxes) -> np.ndarray:
                   'this checkpoint has no recovery weights (G_Y); a camera export cannot recover people, '
                   'use the full checkpoint')
         raise ValueError(f'cannot recover: {reason}')
+    check_key_use(model, key, 'recovery')
+    if key is not None and key_check is not None:
+        verify_key(key, key_check)
     img = as_bgr_uint8(img)
     portraits = _portrait_boxes(boxes)
     if len(portraits) == 0:
         return img.copy()
+    keys = per_nonce = None
+    if key is not None:
+        keys, per_nonce = [key] * len(portraits), _nonces(nonces, len(portraits))
     frame = _frame_tensor(model, img)
     rois = [portraits.to(frame.device)]
-    x = _translate(model.recover, model.crop(frame, rois))
+    x = _translate(model.recover, model.crop(frame, rois), keys, per_nonce)
     return _to_uint8_image(model.paste(frame, x, rois))

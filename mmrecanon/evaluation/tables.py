@@ -317,6 +317,20 @@ def render_markdown(tables: dict) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def render_keylock_markdown(metrics: dict) -> str:
+    """Recovery of a key-locked model with the right, a wrong and no key (empty for other models)."""
+    rows = (("privacy-enhanced y'", 'o_p'), ('recovered, right key', 'o_r'),
+            ('recovered, wrong key', 'o_r_wrongkey'), ('recovered, no key', 'o_r_nokey'))
+    if find_metric(metrics, 'psnr_o_r_wrongkey') is None:
+        return ''
+    lines = ['### Key-locked recovery (portraits vs original)', '', '| view | PSNR | SSIM |', '| --- | ---: | ---: |']
+    for label, pair in rows:
+        psnr, ssim = find_metric(metrics, f'psnr_{pair}'), find_metric(metrics, f'ssim_{pair}')
+        lines.append(f"| {label} | {format_value(psnr, _column('', '', 1, 2))} | "
+                     f"{format_value(ssim, _column('', '', 1, 4))} |")
+    return '\n'.join(lines) + '\n'
+
+
 # ---------------------------------------------------------------------- Table 3 (r sweep)
 def build_ablation_table(results: Iterable[dict]) -> dict:
     """Table 3: one row per desensitizer strength r.

@@ -12,9 +12,11 @@ from torch import Tensor
 
 from ..engine.distributed import all_reduce_grads
 from .pose_adapter import PoseAdapter
+from .utils.keylock import random_keys
 from .utils.portrait import crop_portraits, paste_portraits, square_boxes
 
 METHODS = ('ours', 'frozen_pose', 'conventional')
+TEST_KEY_SEED = 20240904  # key-locked models: fixed test keys, so test runs repeat exactly
 CYCLE_ORDERS = ('text', 'printed')
 # Networks updated with one shared generator-side loss (eq. 12) in `train_step`.
 GENERATOR_SIDE = ('enhancer', 'recoverer', 'pose_estimator')
@@ -85,6 +87,10 @@ class ReCanon(BaseModel):
         quantize (bool): round y' to 8 bits before G_Y (straight-through) in training and prediction.
         zeroshot_pose_estimator (dict, optional) / zeroshot_checkpoint (str, optional): a P trained on
             originals only, run frozen on privacy-enhanced frames at test time (Tab. 1 "zero-shot").
+        key_lock (dict, optional): ``KeyedCarrier`` config: key-locked recovery (not in the paper; see
+            ``models/utils/keylock.py``).  Training draws a random key per batch and a nonce per portrait;
+            ``predict`` uses fixed test keys and adds the views ``recovered_wrongkey`` (G_Y unlocked with
+            another key) and ``recovered_nokey`` (G_Y on y' as sent).
     """
 
     def __init__(self,
@@ -107,6 +113,7 @@ class ReCanon(BaseModel):
                  quantize: bool = True,
                  zeroshot_pose_estimator: Optional[dict] = None,
                  zeroshot_checkpoint: Optional[str] = None,
+                 key_lock: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -140,6 +147,11 @@ class ReCanon(BaseModel):
             self.consistency_loss = MODELS.build(consistency_loss)
         if method == 'frozen_pose':
             set_requires_grad(self.pose_estimator, False)
+        self.key_lock = None
+        if key_lock is not None:
+            if method == 'conventional':
+                raise ValueError("key_lock needs generators; method='conventional' has none")
+            self.key_lock = MODELS.build(key_lock)
 
         self.zeroshot_checkpoint = zeroshot_checkpoint
         self.zeroshot_pose_estimator = None
@@ -167,9 +179,10 @@ class ReCanon(BaseModel):
         return self
 
     # ------------------------------------------------------------------ portraits
-    def portrait_boxes(self, data_samples: Sequence, use_meta: bool,
-                       device: torch.device = torch.device('cpu')) -> List[Tensor]:
-        """Square crop boxes (input space) around every person box of each frame."""
+    @staticmethod
+    def person_boxes(data_samples: Sequence, use_meta: bool,
+                     device: torch.device = torch.device('cpu')) -> List[Tensor]:
+        """Person boxes (input space) of each frame: ``portrait_bboxes`` meta (test) or the ground truth."""
         boxes = []
         for ds in data_samples:
             if use_meta and 'portrait_bboxes' in ds.metainfo:
@@ -178,9 +191,13 @@ class ReCanon(BaseModel):
                 b = ds.gt_instances.bboxes
             else:
                 b = np.zeros((0, 4), np.float32)
-            b = torch.as_tensor(np.asarray(b), dtype=torch.float32).reshape(-1, 4)
-            boxes.append(square_boxes(b, self.portrait_margin).to(device))
+            boxes.append(torch.as_tensor(np.asarray(b), dtype=torch.float32).reshape(-1, 4).to(device))
         return boxes
+
+    def portrait_boxes(self, data_samples: Sequence, use_meta: bool,
+                       device: torch.device = torch.device('cpu')) -> List[Tensor]:
+        """Square crop boxes (input space) around every person box of each frame."""
+        return [square_boxes(b, self.portrait_margin) for b in self.person_boxes(data_samples, use_meta, device)]
 
     def crop(self, imgs: Tensor, boxes: List[Tensor]) -> Tensor:
         """x: portraits in [-1, 1]; outside the frame they are mid-grey (0)."""
@@ -192,21 +209,37 @@ class ReCanon(BaseModel):
             return imgs
         return paste_portraits(imgs, to_pixels(crops).clamp(0, 255), boxes)
 
-    def enhance(self, x: Tensor) -> Tensor:
-        """y' = G_X(x) for portraits in [-1, 1] (8-bit levels if ``quantize``)."""
+    def enhance(self, x: Tensor, keys: Optional[Sequence[bytes]] = None,
+                nonces: Optional[Sequence[bytes]] = None) -> Tensor:
+        """y' = G_X(x) for portraits in [-1, 1] (8-bit levels if ``quantize``), locked if ``key_lock``."""
         y = self.enhancer(x)
+        if self.key_lock is not None:
+            if keys is None:
+                raise ValueError('this model is key-locked: enhancing needs a key and a nonce per portrait')
+            y = self.key_lock.lock(y, self.desensitizer(x), keys, nonces).clamp(-1, 1)
         return quantize_ste(y) if self.quantize else y
 
-    def recover(self, y: Tensor) -> Tensor:
-        """x' = G_Y(y') for privacy-enhanced portraits in [-1, 1]."""
+    def recover(self, y: Tensor, keys: Optional[Sequence[bytes]] = None,
+                nonces: Optional[Sequence[bytes]] = None) -> Tensor:
+        """x' = G_Y(y') for privacy-enhanced portraits in [-1, 1] (unlocked with ``keys`` if key-locked;
+        ``keys=None`` on a key-locked model feeds y' as it is: the absent-key case)."""
+        if self.key_lock is not None:
+            y = self.key_lock.unlock(y, keys, nonces)
         return self.recoverer(y)
 
-    def translate(self, x: Tensor) -> Dict[str, Tensor]:
-        """A(x), y' = G_X(x) and x' = G_Y(y') for a batch of portraits."""
+    def translate(self, x: Tensor, keys: Optional[Sequence[bytes]] = None,
+                  nonces: Optional[Sequence[bytes]] = None) -> Dict[str, Tensor]:
+        """A(x), y' = G_X(x) and x' = G_Y(y') for a batch of portraits.
+
+        Key-locked: without ``keys`` a random key (shared by the batch) and nonces are drawn from torch's
+        RNG, as in training.
+        """
         out = dict(conventional=self.desensitizer(x))
         if self.has_generators:
-            out['enhanced'] = self.enhance(x)
-            out['recovered'] = self.recover(out['enhanced'])
+            if self.key_lock is not None and keys is None:
+                keys, nonces = random_keys(len(x))
+            out['enhanced'] = self.enhance(x, keys, nonces)
+            out['recovered'] = self.recover(out['enhanced'], keys, nonces)
         return out
 
     # ------------------------------------------------------------------ losses
@@ -344,16 +377,26 @@ class ReCanon(BaseModel):
         """
         boxes = self.portrait_boxes(data_samples, use_meta=True, device=inputs.device)
         x = self.crop(inputs, boxes)
-        trans = self.translate(x)
+        if self.key_lock is None:
+            trans = self.translate(x)
+        else:  # fixed test keys: the right one, and a wrong one for the same nonces
+            keys, nonces = random_keys(len(x), torch.Generator().manual_seed(TEST_KEY_SEED))
+            wrong, _ = random_keys(len(x), torch.Generator().manual_seed(TEST_KEY_SEED + 1))
+            trans = self.translate(x, keys, nonces)
+            trans['recovered_wrongkey'] = self.recover(trans['enhanced'], wrong, nonces)
+            trans['recovered_nokey'] = self.recover(trans['enhanced'])
         frames = dict(original=inputs)
         for view, crops in trans.items():
             frames[view] = self.paste(inputs, crops, boxes)
-        if self.has_generators:  # x' is pasted into the frame that was sent (y'), same pixels elsewhere
-            frames['recovered'] = self.paste(frames['enhanced'], trans['recovered'], boxes)
+        for view in ('recovered', 'recovered_wrongkey', 'recovered_nokey'):
+            if view in trans:  # x' is pasted into the frame that was sent (y'), same pixels elsewhere
+                frames[view] = self.paste(frames['enhanced'], trans[view], boxes)
 
-        preds = {view: self.pose.predict(f, data_samples, boxes) for view, f in frames.items()}
+        # top-down P gets the person boxes it was trained on (bottom-up P ignores them)
+        people = self.person_boxes(data_samples, use_meta=True, device=inputs.device)
+        preds = {view: self.pose.predict(f, data_samples, people) for view, f in frames.items()}
         if self.zeroshot_pose_estimator is not None and 'enhanced' in frames:
-            preds['zeroshot'] = self.zeroshot.predict(frames['enhanced'], data_samples, boxes)
+            preds['zeroshot'] = self.zeroshot.predict(frames['enhanced'], data_samples, people)
         main = 'enhanced' if self.has_generators else 'conventional'
 
         counts = [len(b) for b in boxes]

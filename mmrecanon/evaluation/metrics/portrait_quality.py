@@ -12,8 +12,10 @@ from mmpose.registry import METRICS
 from ._utils import as_dict, to_numpy
 
 # (key suffix, field of ``portraits``): A = conventional desensitizer A(x),
-# p = privacy-enhanced y' = G_X(x), r = recovered x' = G_Y(y').
-PORTRAIT_PAIRS = (('p', 'enhanced'), ('r', 'recovered'), ('A', 'conventional'))
+# p = privacy-enhanced y' = G_X(x), r = recovered x' = G_Y(y'); key-locked models also
+# r_wrongkey (G_Y unlocked with a wrong key) and r_nokey (G_Y on y' as sent).
+PORTRAIT_PAIRS = (('p', 'enhanced'), ('r', 'recovered'), ('A', 'conventional'),
+                  ('r_wrongkey', 'recovered_wrongkey'), ('r_nokey', 'recovered_nokey'))
 
 
 @METRICS.register_module()
