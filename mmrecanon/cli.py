@@ -608,6 +608,9 @@ def cmd_recover(args) -> int:
     sidecar = osp.abspath(args.portraits) if args.portraits else osp.join(base, PORTRAITS)
     entries, header = load_portraits(sidecar, with_header=True)
     from .apis.inference import check_key_use
+    if key is None and 'key_check' in header:
+        raise CLIError(f'{sidecar}: these portraits are key-locked; recover them with their key-locked model and '
+                       '--key-file')
     check_key_use(model, key, 'recovery')
     if key is not None:
         from .models.utils.keylock import verify_key

@@ -446,6 +446,8 @@ def test_cli_key_locked_round_trip_and_refusals(env, capsys):
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1
         assert not rec.exists() or not os.listdir(rec)
+    assert main(['recover', '-i', str(anon), '-o', str(rec), *common(env)]) == 2  # an unkeyed model
+    assert 'are key-locked' in capsys.readouterr().err
     assert main(['recover', '-i', str(anon), '-o', str(rec), *args, '--key-file', key_file]) == 0
     model = init_recanon(cfg, ckpt)
     enhanced = cv2.imread(str(anon / 'a.png'))

@@ -15,7 +15,9 @@ batch 16, ``--epochs`` epochs):
 * ``attack: as sent``  – input y' as it is: a decoder that tries to do without the key;
 * ``attack: own key``  – input unlock(y', k_a): a decoder for his key, used on the victim's y' with k_a.
 
-His own held-out people locked with k_a show that the fine-tuning itself works ("sanity" rows).
+His own held-out people locked with k_a show that the fine-tuning itself works ("sanity" rows).  The
+"reference" row is the same fine-tuning on (A(x), x) pairs applied to A(x): what the conventional
+desensitizer alone gives away to a learned deblurrer, with no carrier at all.
 Writes OUT.md, OUT.json and OUT.png (original | y' | right key | wrong key | no key | attacks).
 """
 import argparse
@@ -148,9 +150,13 @@ def measure(args) -> dict:
         own_in = chunked(unlock, y_att, keys_a, nonces_a)
         own_net, own_log = finetune(model.recoverer, own_in, x_att, args.epochs, args.batch_size, args.seed,
                                     'attack: own key')
+        # what A(x) alone gives away: the same fine-tuning on (A(x), x) pairs, applied to A(x)
+        deblur_net, deblur_log = finetune(model.recoverer, chunked(model.desensitizer, x_att), x_att, args.epochs,
+                                          args.batch_size, args.seed, 'reference: deblur A(x)')
     views["attack: as sent (G_Y fine-tuned on y')"] = chunked(sent_net, y)
     views['attack: own key (G_Y fine-tuned, unlock with k_a)'] = chunked(
         lambda t, k, nn_: own_net(unlock(t, k, nn_)), y, [keys_a[0]] * n, nonces_v)
+    views['reference: G_Y fine-tuned on (A(x), x), on A(x)'] = chunked(deblur_net, views['conventional A(x)'])
     sanity = {
         'sanity: as-sent decoder on his own y\'': chunked(sent_net, y_own),
         'sanity: own-key decoder on his own y\'': chunked(lambda t, k, nn_: own_net(unlock(t, k, nn_)), y_own,
@@ -159,8 +165,8 @@ def measure(args) -> dict:
     orig = to_images(x)
     rows = {name: quality(orig, to_images(v)) for name, v in {**views, **sanity}.items()}
     result = dict(config=args.config, checkpoint=args.checkpoint, portraits=n, attacker_pairs=len(x_att),
-                  attacker_epochs=args.epochs, attacker_loss={'as sent': sent_log, 'own key': own_log},
-                  rows=rows, seconds=None)
+                  attacker_epochs=args.epochs, rows=rows, seconds=None,
+                  attacker_loss={'as sent': sent_log, 'own key': own_log, 'deblur A(x)': deblur_log})
     if args.unkeyed_config:
         ref = init_recanon(args.unkeyed_config, args.unkeyed_checkpoint)
         r_ref = chunked(lambda t: ref.recover(ref.enhance(t)), x)
