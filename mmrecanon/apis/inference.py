@@ -39,7 +39,7 @@ from ..runtime import load_config
 
 __all__ = ['MAX_SIDE', 'InputError', 'as_bgr_uint8', 'read_image', 'init_recanon', 'init_person_detector',
            'detect_people', 'estimate_poses', 'anonymize_image', 'recover_image', 'clip_boxes',
-           'checkpoint_has_recoverer', 'is_key_locked', 'check_key_use', 'KeyLockError']
+           'checkpoint_has_recoverer', 'is_key_locked', 'check_key_use', 'KeyLockError', 'in_chunks']
 
 # Longest image side accepted.  8192 px covers 8K video frames; beyond that one float32 copy of the
 # frame needs > 0.8 GB and the portraits (resized to ``portrait_size``) lose almost all detail anyway.
@@ -421,8 +421,8 @@ def estimate_poses(model, img: np.ndarray, person_boxes: Optional[np.ndarray] = 
     return _to_numpy_instances(inst)
 
 
-def _translate(fn, x: Tensor, *per_item) -> Tensor:
-    """``fn`` on chunks of ``x``; ``per_item`` lists (keys, nonces) are chunked alongside."""
+def in_chunks(fn, x: Tensor, *per_item) -> Tensor:
+    """``fn`` on chunks of ``CHUNK`` portraits of ``x``; ``per_item`` lists (keys, nonces) are chunked alongside."""
     if not len(x):
         return x
     return torch.cat([fn(x[i:i + CHUNK], *(None if v is None else v[i:i + CHUNK] for v in per_item))
@@ -475,15 +475,14 @@ def anonymize_image(model, img: np.ndarray, boxes=None, score_thr: float = 0.3,
     nonces = [generate_nonce() for _ in range(len(portraits))] if key is not None else None
     if len(portraits) == 0:
         enhanced = img.copy()
-    elif use_desensitizer or not model.has_generators:
-        frame = _frame_tensor(model, img)
-        rois = [portraits.to(frame.device)]
-        enhanced = _to_uint8_image(model.paste(frame, _translate(model.desensitizer, model.crop(frame, rois)), rois))
     else:
         frame = _frame_tensor(model, img)
         rois = [portraits.to(frame.device)]
-        keys = None if key is None else [key] * len(portraits)
-        y = _translate(model.enhance, model.crop(frame, rois), keys, nonces)
+        x = model.crop(frame, rois)
+        if use_desensitizer or not model.has_generators:
+            y = in_chunks(model.desensitizer, x)
+        else:
+            y = in_chunks(model.enhance, x, None if key is None else [key] * len(portraits), nonces)
         enhanced = _to_uint8_image(model.paste(frame, y, rois))
     poses = estimate_poses(model, enhanced, person, score_thr)
     out = dict(enhanced=enhanced, boxes=portraits.tolist(), person_boxes=person, poses=poses)
@@ -545,5 +544,5 @@ def recover_image(model, img: np.ndarray, boxes, key: Optional[bytes] = None, no
         keys, per_nonce = [key] * len(portraits), _nonces(nonces, len(portraits))
     frame = _frame_tensor(model, img)
     rois = [portraits.to(frame.device)]
-    x = _translate(model.recover, model.crop(frame, rois), keys, per_nonce)
+    x = in_chunks(model.recover, model.crop(frame, rois), keys, per_nonce)
     return _to_uint8_image(model.paste(frame, x, rois))

@@ -375,7 +375,8 @@ class ReCanon(BaseModel):
         recovered (and zeroshot), ``portraits`` (uint8 N×S×S×3 crops + input-space boxes) and the frames
         ``<view>_img`` (uint8 H×W×3, input space).
         """
-        boxes = self.portrait_boxes(data_samples, use_meta=True, device=inputs.device)
+        people = self.person_boxes(data_samples, use_meta=True, device=inputs.device)
+        boxes = [square_boxes(b, self.portrait_margin) for b in people]
         x = self.crop(inputs, boxes)
         if self.key_lock is None:
             trans = self.translate(x)
@@ -393,7 +394,6 @@ class ReCanon(BaseModel):
                 frames[view] = self.paste(frames['enhanced'], trans[view], boxes)
 
         # top-down P gets the person boxes it was trained on (bottom-up P ignores them)
-        people = self.person_boxes(data_samples, use_meta=True, device=inputs.device)
         preds = {view: self.pose.predict(f, data_samples, people) for view, f in frames.items()}
         if self.zeroshot_pose_estimator is not None and 'enhanced' in frames:
             preds['zeroshot'] = self.zeroshot.predict(frames['enhanced'], data_samples, people)

@@ -71,12 +71,6 @@ def portraits(model, cfg, split: str, limit: int = None) -> torch.Tensor:
     return x if limit is None else x[:limit]
 
 
-def chunked(fn, *tensors_and_lists, size: int = 32):
-    n = len(tensors_and_lists[0])
-    return torch.cat([fn(*(t[i:i + size] if t is not None else None for t in tensors_and_lists))
-                      for i in range(0, n, size)])
-
-
 def to_images(x: torch.Tensor) -> np.ndarray:
     from mmrecanon.models.recanon import to_pixels, to_uint8
     return to_uint8(to_pixels(x)).permute(0, 2, 3, 1).cpu().numpy()
@@ -118,6 +112,7 @@ def finetune(recoverer, inputs: torch.Tensor, targets: torch.Tensor, epochs: int
 @torch.no_grad()
 def measure(args) -> dict:
     from mmrecanon.apis import init_recanon
+    from mmrecanon.apis.inference import in_chunks
     from mmrecanon.models.utils.keylock import random_keys
 
     torch.manual_seed(args.seed)
@@ -130,36 +125,36 @@ def measure(args) -> dict:
     n, gen = len(x), torch.Generator().manual_seed(args.seed)
     keys_v, nonces_v = random_keys(n, gen)
     keys_w, _ = random_keys(n, gen)
-    y = chunked(model.enhance, x, keys_v, nonces_v)
+    y = in_chunks(model.enhance, x, keys_v, nonces_v)
     views = {
-        'conventional A(x)': chunked(model.desensitizer, x),
+        'conventional A(x)': in_chunks(model.desensitizer, x),
         "privacy-enhanced y'": y,
-        'recovered, right key': chunked(model.recover, y, keys_v, nonces_v),
-        'recovered, wrong key': chunked(model.recover, y, keys_w, nonces_v),
-        'recovered, no key': chunked(lambda t: model.recover(t, None), y),
+        'recovered, right key': in_chunks(model.recover, y, keys_v, nonces_v),
+        'recovered, wrong key': in_chunks(model.recover, y, keys_w, nonces_v),
+        'recovered, no key': in_chunks(model.recover, y),
     }
     # the attacker's pairs (his key) and his own held-out people (sanity check of the fine-tuning)
     keys_a, nonces_a = random_keys(len(x_att), gen)
-    y_att = chunked(model.enhance, x_att, keys_a, nonces_a)
+    y_att = in_chunks(model.enhance, x_att, keys_a, nonces_a)
     keys_a_val, nonces_a_val = [keys_a[0]] * n, random_keys(n, gen)[1]
-    y_own = chunked(model.enhance, x, keys_a_val, nonces_a_val)
+    y_own = in_chunks(model.enhance, x, keys_a_val, nonces_a_val)
     with torch.enable_grad():
         sent_net, sent_log = finetune(model.recoverer, y_att, x_att, args.epochs, args.batch_size, args.seed,
                                       'attack: as sent')
         unlock = model.key_lock.unlock
-        own_in = chunked(unlock, y_att, keys_a, nonces_a)
+        own_in = in_chunks(unlock, y_att, keys_a, nonces_a)
         own_net, own_log = finetune(model.recoverer, own_in, x_att, args.epochs, args.batch_size, args.seed,
                                     'attack: own key')
         # what A(x) alone gives away: the same fine-tuning on (A(x), x) pairs, applied to A(x)
-        deblur_net, deblur_log = finetune(model.recoverer, chunked(model.desensitizer, x_att), x_att, args.epochs,
+        deblur_net, deblur_log = finetune(model.recoverer, in_chunks(model.desensitizer, x_att), x_att, args.epochs,
                                           args.batch_size, args.seed, 'reference: deblur A(x)')
-    views["attack: as sent (G_Y fine-tuned on y')"] = chunked(sent_net, y)
-    views['attack: own key (G_Y fine-tuned, unlock with k_a)'] = chunked(
+    views["attack: as sent (G_Y fine-tuned on y')"] = in_chunks(sent_net, y)
+    views['attack: own key (G_Y fine-tuned, unlock with k_a)'] = in_chunks(
         lambda t, k, nn_: own_net(unlock(t, k, nn_)), y, [keys_a[0]] * n, nonces_v)
-    views['reference: G_Y fine-tuned on (A(x), x), on A(x)'] = chunked(deblur_net, views['conventional A(x)'])
+    views['reference: G_Y fine-tuned on (A(x), x), on A(x)'] = in_chunks(deblur_net, views['conventional A(x)'])
     sanity = {
-        'sanity: as-sent decoder on his own y\'': chunked(sent_net, y_own),
-        'sanity: own-key decoder on his own y\'': chunked(lambda t, k, nn_: own_net(unlock(t, k, nn_)), y_own,
+        'sanity: as-sent decoder on his own y\'': in_chunks(sent_net, y_own),
+        'sanity: own-key decoder on his own y\'': in_chunks(lambda t, k, nn_: own_net(unlock(t, k, nn_)), y_own,
                                                          keys_a_val, nonces_a_val),
     }
     orig = to_images(x)
@@ -169,9 +164,9 @@ def measure(args) -> dict:
                   attacker_loss={'as sent': sent_log, 'own key': own_log, 'deblur A(x)': deblur_log})
     if args.unkeyed_config:
         ref = init_recanon(args.unkeyed_config, args.unkeyed_checkpoint)
-        r_ref = chunked(lambda t: ref.recover(ref.enhance(t)), x)
+        r_ref = in_chunks(lambda t: ref.recover(ref.enhance(t)), x)
         rows['unkeyed system: recovered'] = quality(orig, to_images(r_ref))
-        rows["unkeyed system: privacy-enhanced y'"] = quality(orig, to_images(chunked(ref.enhance, x)))
+        rows["unkeyed system: privacy-enhanced y'"] = quality(orig, to_images(in_chunks(ref.enhance, x)))
     result['seconds'] = time.time() - t0
     save_strip(args.out + '.png', orig, {k: to_images(v[:6]) for k, v in views.items()})
     return result

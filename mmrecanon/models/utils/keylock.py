@@ -20,7 +20,6 @@ Design (``KeyedCarrier``; documented for users in README "Key-locked recovery"):
 * Key file: 64 hexadecimal characters (32 bytes from ``secrets.token_bytes``) on one line; ``#``
   comment lines are ignored. ``mmrecanon keygen`` writes it with mode 0600.
 """
-import functools
 import hashlib
 import hmac
 import os
@@ -62,10 +61,6 @@ def check_value(key: bytes) -> str:
     return hmac.new(key, _CHECK_MESSAGE, hashlib.sha256).hexdigest()[:16]
 
 
-def key_to_text(key: bytes) -> str:
-    return key.hex()
-
-
 def parse_key(text: str) -> bytes:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith('#')]
     if len(lines) != 1:
@@ -94,7 +89,7 @@ def write_key_file(path: str, key: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, 'w', encoding='ascii') as f:
         f.write('# mmrecanon recovery key: keep secret; whoever holds it (and G_Y) can recover people\n')
-        f.write(key_to_text(key) + '\n')
+        f.write(key.hex() + '\n')
 
 
 def verify_key(key: bytes, expected_check: str) -> None:
@@ -121,7 +116,6 @@ def ihaar2d(ll: Tensor, details: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------------------------------------- scramble
-@functools.lru_cache(maxsize=512)  # lock and unlock of one training step derive the same portraits' scrambles
 def derive_scramble(key: bytes, nonce: bytes, size: int) -> Tuple[np.ndarray, np.ndarray]:
     """Permutation (int64, ``size``) and signs (±1 float32) of one portrait from SHAKE-256(k, n)."""
     if len(key) != KEY_BYTES or len(nonce) != NONCE_BYTES:
@@ -129,11 +123,9 @@ def derive_scramble(key: bytes, nonce: bytes, size: int) -> Tuple[np.ndarray, np
     xof = hashlib.shake_256(_STREAM_DOMAIN + len(key).to_bytes(2, 'big') + key + nonce +
                             size.to_bytes(8, 'big'))
     stream = xof.digest(8 * size + (size + 7) // 8)
-    perm = np.argsort(np.frombuffer(stream[:8 * size], dtype='<u8'), kind='stable').astype(np.int64)
+    perm = np.argsort(np.frombuffer(stream[:8 * size], dtype='<u8'), kind='stable')
     bits = np.unpackbits(np.frombuffer(stream[8 * size:], dtype=np.uint8))[:size]
-    sign = (1.0 - 2.0 * bits).astype(np.float32)
-    perm.flags.writeable = sign.flags.writeable = False  # cached: shared by every caller
-    return perm, sign
+    return perm.astype(np.int64), (1.0 - 2.0 * bits).astype(np.float32)
 
 
 @MODELS.register_module()
@@ -148,13 +140,17 @@ class KeyedCarrier(BaseModule):
 
     def __init__(self, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self._last = None  # (keys, nonces, size, device) → index of the last call: unlock after lock reuses it
 
-    @staticmethod
-    def _index(keys: Sequence[bytes], nonces: Sequence[bytes], size: int, device) -> Tuple[Tensor, Tensor]:
+    def _index(self, keys: Sequence[bytes], nonces: Sequence[bytes], size: int, device) -> Tuple[Tensor, Tensor]:
         if len(keys) != len(nonces):
             raise ValueError(f'{len(keys)} keys for {len(nonces)} nonces')
-        perms, signs = zip(*(derive_scramble(k, n, size) for k, n in zip(keys, nonces)))
-        return (torch.from_numpy(np.stack(perms)).to(device), torch.from_numpy(np.stack(signs)).to(device))
+        signature = (tuple(keys), tuple(nonces), size, str(device))
+        if self._last is None or self._last[0] != signature:
+            perms, signs = zip(*(derive_scramble(k, n, size) for k, n in zip(keys, nonces)))
+            self._last = (signature, (torch.from_numpy(np.stack(perms)).to(device),
+                                      torch.from_numpy(np.stack(signs)).to(device)))
+        return self._last[1]
 
     def lock(self, y: Tensor, a: Tensor, keys: Sequence[bytes], nonces: Sequence[bytes]) -> Tensor:
         if y.shape[0] == 0:
@@ -176,13 +172,10 @@ class KeyedCarrier(BaseModule):
         return ihaar2d(low, restored.view_as(details))
 
 
-def random_keys(n: int, generator: torch.Generator = None, shared: bool = True) -> Tuple[List[bytes], List[bytes]]:
-    """Keys and nonces for ``n`` portraits from torch's RNG (reproducible under the run's seed).
-
-    ``shared``: one key for all portraits (a camera), else one key each; nonces always differ.
-    """
+def random_keys(n: int, generator: torch.Generator = None) -> Tuple[List[bytes], List[bytes]]:
+    """One key shared by ``n`` portraits (a camera) and a nonce each, from torch's RNG (reproducible under
+    the run's seed)."""
     def draw(num: int) -> bytes:
         return bytes(torch.randint(0, 256, (num,), generator=generator, dtype=torch.uint8).tolist())
     key = draw(KEY_BYTES)
-    keys = [key if shared else draw(KEY_BYTES) for _ in range(n)]
-    return keys, [draw(NONCE_BYTES) for _ in range(n)]
+    return [key] * n, [draw(NONCE_BYTES) for _ in range(n)]
