@@ -2,41 +2,54 @@
 
     mmrecanon anonymize -i IN -o OUT --config CFG --checkpoint CKPT [--boxes BOXES.json]
                         [--det-config C --det-checkpoint K] [--score-thr 0.3] [--vis] [--device cpu]
-                        [--key-file KEYFILE]
+                        [--key-file KEYFILE] [--if-nobody {desensitize,skip,keep}]
     mmrecanon recover   -i IN -o OUT --config CFG --checkpoint CKPT [--portraits portraits.json]
                         [--key-file KEYFILE]
     mmrecanon keygen KEYFILE                      (key-locked models: anonymize/recover --key-file KEYFILE)
-    mmrecanon export-camera CKPT OUT.pth
+    mmrecanon export-camera CKPT OUT.pth [--force]
 
 IN is an image, a video (.mp4/.avi/.mov) or a folder, searched recursively (hidden entries and OUT
 itself are skipped); OUT is a folder that mirrors IN's relative names.  See README.md, section
 "Command line: anonymize / recover", for the files written, the portrait sidecar and resuming.
 
-Exit codes: 0 everything done, 1 some input files were skipped (one line each on stderr),
-2 a usage error (one line on stderr, no traceback), 130 interrupted (run the same command again to
-resume).  ``MMRECANON_DEBUG=1`` shows warnings and re-raises per-file errors with their traceback.
+Fail closed: an image (or video frame) in which nobody is found is never written as it is unless
+``--if-nobody keep`` says so; the default ``desensitize`` writes A(x) of the whole frame instead.
+
+Exit codes: 0 everything done (and someone found in every image / frame, or ``--if-nobody keep``),
+1 some input files or sidecar entries were skipped (one line each on stderr), 2 a usage error (one line
+on stderr, no traceback, nothing written), 3 nobody was found in some image / frame (its output is the
+whole frame desensitized, or absent with ``--if-nobody skip``), 130 interrupted (run the same command
+again to resume).  1 wins over 3.  ``MMRECANON_DEBUG=1`` shows warnings and re-raises per-file errors
+with their traceback.
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
 import sys
+import tempfile
 import warnings
 from typing import Dict, List, Optional, Tuple
 
+# Only light modules before the arguments are parsed (``--help``, ``keygen`` and argument errors never
+# import torch, MMEngine or OpenCV); the model stack is imported by the commands that need it.
+from .io import video
+from .io.config import CfgOptionsAction, load_config, parse_cfg_options
+from .io.poses import MATCH_IOU, pose_entries
+from .io.sidecar import (PORTRAITS, POSES, RECOVERED, RecoverRecord, Sidecars, boxes_digest, bytes_digest,
+                         check_anonymized, config_digest, load_portraits, read_json, remove_stale_tmp, sha256_file,
+                         unsafe_name, value_digest, write_bytes)
+
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov')
-# Output video codecs: mp4v is what OpenCV can always write into MP4/MOV (lossy); FFV1 in AVI is
-# lossless, so pixels outside the portraits stay bit-identical and G_Y gets exactly y'.
-VIDEO_FOURCC = {'.mp4': 'mp4v', '.mov': 'mp4v', '.avi': 'FFV1'}
-PORTRAITS = 'portraits.json'
-POSES = 'poses.json'
 VIS_DIR = 'vis'
-SIDECAR_FORMAT = 'mmrecanon-portraits/1'
-DEFAULT_FPS = 25.0  # when a video does not report its frame rate
 JPEG_QUALITY = 95  # JPEG outputs: high quality (JPEG re-encodes the whole frame, see README)
 CAMERA_DROP = ('recoverer.', 'disc_enhanced.', 'disc_recovered.')
+# What to write for an image / video frame in which nobody was found (--if-nobody); the first is the default.
+IF_NOBODY = ('desensitize', 'skip', 'keep')
+# Person-box coordinates beyond this (pixels from the origin) are refused as out of range.
+MAX_COORD = 1e6
+EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_NOBODY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class CLIError(Exception):
@@ -65,79 +78,32 @@ def _warn(msg: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ files
-def _tmp_path(path: str) -> str:
-    """Hidden temporary name next to ``path`` (same extension: encoders pick the format from it)."""
-    folder, name = osp.split(path)
-    root, ext = osp.splitext(name)
-    return osp.join(folder, f'.{root}.part-{os.getpid()}{ext}')
-
-
-def _remove_stale_tmp(path: str) -> None:
-    """Temporary files of an interrupted earlier run for this output."""
-    folder, name = osp.split(path)
-    root, ext = osp.splitext(name)
-    for stale in glob.glob(osp.join(glob.escape(folder), f'.{glob.escape(root)}.part-*{glob.escape(ext)}')):
-        try:
-            os.remove(stale)
-        except OSError:
-            pass
-
-
-def _write_image(path: str, img) -> None:
-    """Encode and write atomically (temporary file + rename): a file that exists is complete."""
+def _write_image(path: str, img) -> str:
+    """Encode and write atomically (temporary file + rename): a file that exists is complete.  Returns the
+    sha256 of the bytes written."""
     import cv2
-    os.makedirs(osp.dirname(path), exist_ok=True)
     ext = osp.splitext(path)[1].lower()
     params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if ext in ('.jpg', '.jpeg') else []
     ok, buf = cv2.imencode(ext, img, params)
     if not ok:
         raise OSError(f'cannot encode {ext} image for {path}')
-    tmp = _tmp_path(path)
+    write_bytes(path, buf.tofile)
+    return bytes_digest(buf.tobytes())
+
+
+def _check_writable(out: str) -> None:
+    """OUT (or the folder it will be created in) must be writable: checked before any model is loaded."""
+    probe = out
+    while not osp.exists(probe) and osp.dirname(probe) != probe:
+        probe = osp.dirname(probe)
+    if not osp.isdir(probe):
+        raise CLIError(f'cannot create the output folder {out}: {probe} is not a folder')
     try:
-        buf.tofile(tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-
-
-def _write_text(path: str, text: str) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    tmp = _tmp_path(path)
-    try:
-        with open(tmp, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-
-
-def _json_lines(items, open_: str, close: str) -> str:
-    """JSON with one compact item per line (readable and diff-friendly for long box/keypoint lists)."""
-    return open_ + '\n' + ',\n'.join(items) + ('\n' if items else '') + close + '\n'
-
-
-def _write_json_list(path: str, entries: list) -> None:
-    _write_text(path, _json_lines([' ' + json.dumps(e) for e in entries], '[', ']'))
-
-
-def _write_json_dict(path: str, head: dict, key: str, entries: dict) -> None:
-    """``head``'s fields, then ``key`` → {name: entry}, one entry per line."""
-    lines = [f' {json.dumps(k)}: {json.dumps(v)}' for k, v in head.items()]
-    inner = _json_lines([f'  {json.dumps(k)}: {json.dumps(v)}' for k, v in entries.items()], '{', ' }')
-    lines.append(f' {json.dumps(key)}: {inner.rstrip()}')
-    _write_text(path, _json_lines(lines, '{', '}'))
-
-
-def _read_json(path: str, what: str):
-    try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise CLIError(f'{what} {path} is not valid JSON: {e.msg} (line {e.lineno})') from None
+        fd, tmp = tempfile.mkstemp(prefix='.mmrecanon-write-check-', dir=probe)
+        os.close(fd)
+        os.remove(tmp)
     except OSError as e:
-        raise CLIError(f'cannot read {what} {path}: {e.strerror or e}') from None
+        raise CLIError(f'output folder {out} is not writable ({e.strerror or e} in {probe})') from None
 
 
 def _kind(path: str) -> Optional[str]:
@@ -228,12 +194,35 @@ def _progress(total: int, enabled: bool):
 
 # ------------------------------------------------------------------------------------------ boxes
 def _parse_boxes(value, where: str):
+    """Person boxes [[x1, y1, x2, y2], ...] → (N, 4) float32.
+
+    Inverted boxes (x2 < x1 or y2 < y1) get their corners swapped, with a warning; boxes without area,
+    NaN and coordinates beyond ±MAX_COORD are refused (a usage error: a person must never be dropped
+    silently).
+    """
     import numpy as np
     if not isinstance(value, list) or not all(isinstance(b, list) and len(b) == 4 and
                                               all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                                   for v in b) for b in value):
         raise CLIError(f'{where}: expected a list of [x1, y1, x2, y2] boxes')
-    return np.asarray(value, np.float32).reshape(-1, 4)
+    boxes = []
+    for i, box in enumerate(value):
+        for v in box:
+            if v != v:
+                raise CLIError(f'{where}: box {i} has a NaN coordinate')
+            if not -MAX_COORD <= v <= MAX_COORD:
+                raise CLIError(f'{where}: box {i}: coordinate {json.dumps(v)[:24]} is out of range '
+                               f'(at most {MAX_COORD:.0f} px from the origin)')
+        x1, y1, x2, y2 = (float(v) for v in box)
+        if x1 == x2 or y1 == y2:
+            raise CLIError(f'{where}: box {i} {box} has no area (x1 = x2 or y1 = y2); give the person\'s '
+                           'full extent')
+        if x2 < x1 or y2 < y1:
+            _warn(f'warning: {where}: box {i} {box} is inverted (x2 < x1 or y2 < y1): corners swapped')
+            x1, x2 = min(x1, x2), max(x1, x2)
+            y1, y2 = min(y1, y2), max(y1, y2)
+        boxes.append([x1, y1, x2, y2])
+    return np.asarray(boxes, np.float32).reshape(-1, 4)
 
 
 class BoxSpec:
@@ -243,11 +232,12 @@ class BoxSpec:
     * ``{"name": [[x1, y1, x2, y2], ...], ...}``: per input file (its name relative to IN, or its file
       name), for a video the boxes of every frame;
     * ``{"clip.mp4": {"0": [[...]], "7": [[...]]}}``: per video frame (0-based index).
-    ``[]`` means "nobody here".  Images/frames not listed are detected (detector or bottom-up P).
+    ``[]`` means "nobody here" (``--if-nobody`` applies).  Images/frames not listed are detected
+    (detector or bottom-up P).  Every name must match an input (:meth:`check`).
     """
 
     def __init__(self, path: str):
-        data = _read_json(path, 'boxes file')
+        data = read_json(path, 'boxes file')
         self.path = path
         self.default = None
         self.per_file: Dict[str, object] = {}
@@ -267,158 +257,40 @@ class BoxSpec:
         else:
             raise CLIError(f'{path}: expected a list of boxes or an object keyed by file name')
 
-    def _entry(self, rel: str):
+    def check(self, jobs: List['Job'], folder: str) -> None:
+        """Every name must stay inside ``folder`` (-i) and match an input; per-frame boxes only for videos."""
+        for name, value in self.per_file.items():
+            reason = unsafe_name(name, folder)
+            if reason is not None and 'symbolic link' not in reason:  # boxes names are matched, never opened
+                raise CLIError(f'{self.path}: the entry {name!r} {reason}')
+            matches = [j for j in jobs if j.rel == name or osp.basename(j.rel) == name]
+            if not matches:
+                raise CLIError(f'{self.path}: the entry {name!r} matches no input in {folder} (names are '
+                               'relative to -i, or file names); its person would not be anonymized')
+            images = [j.rel for j in matches if j.kind == 'image']
+            if isinstance(value, dict) and images:
+                raise CLIError(f'{self.path}: the entry {name!r} gives per-frame boxes, but {images[0]} is an image')
+
+    def entry(self, rel: str):
         if rel in self.per_file:
             return self.per_file[rel]
         return self.per_file.get(osp.basename(rel), self.default)
 
     def get(self, rel: str, frame: Optional[int] = None):
         """Boxes for an image (``frame=None``) or a video frame; None when not given."""
-        entry = self._entry(rel)
+        entry = self.entry(rel)
         if isinstance(entry, dict):
             return entry.get(frame) if frame is not None else None
         return entry
 
-
-# ------------------------------------------------------------------------------------------ sidecars
-class Sidecars:
-    """``portraits.json`` (portrait boxes per image / per video frame) and ``poses.json`` in OUT.
-
-    Both are rewritten atomically after every finished file; an output counts as complete only when it
-    exists *and* has its portraits.json entry, so an interrupted run resumes where it stopped.
-    """
-
-    def __init__(self, out_dir: str, info: dict):
-        self.portraits_path = osp.join(out_dir, PORTRAITS)
-        self.poses_path = osp.join(out_dir, POSES)
-        self.info = info
-        self.files: Dict[str, dict] = {}
-        self.poses: Dict[str, list] = {}
-        for path in (self.portraits_path, self.poses_path):
-            _remove_stale_tmp(path)
-        if osp.isfile(self.portraits_path):
-            data = _read_json(self.portraits_path, 'portrait sidecar')
-            if not isinstance(data, dict) or data.get('format') != SIDECAR_FORMAT:
-                raise CLIError(f'{self.portraits_path} is not an mmrecanon portraits file; '
-                               'remove it or choose another output folder')
-            if data.get('key_check') != info.get('key_check'):
-                raise CLIError(f'{out_dir} holds portraits anonymized with another key (or with/without one); '
-                               'choose another output folder')
-            self.files = dict(data.get('files', {}))
-        if osp.isfile(self.poses_path):
-            data = _read_json(self.poses_path, 'poses file')
-            for entry in data if isinstance(data, list) else []:
-                if isinstance(entry, dict) and 'image' in entry:
-                    self.poses.setdefault(entry['image'], []).append(entry)
-
-    def done(self, job: Job) -> bool:
-        return job.out_rel in self.files and all(osp.isfile(p) for p in job.outputs())
-
-    def add(self, job: Job, entry: dict, poses: list) -> None:
-        self.files[job.out_rel] = entry
-        self.poses[job.out_rel] = poses
-        _write_json_list(self.poses_path, [p for name in self.files for p in self.poses.get(name, [])])
-        _write_json_dict(self.portraits_path, dict(format=SIDECAR_FORMAT, **self.info), 'files', self.files)
-
-
-def load_portraits(path: str, with_header: bool = False):
-    """The sidecar's per-file entries (and, with ``with_header``, the whole file as a dict)."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'portrait sidecar not found: {path} (written by "mmrecanon anonymize" '
-                                'next to its outputs; pass it with --portraits)')
-    data = _read_json(path, 'portrait sidecar')
-    if not (isinstance(data, dict) and data.get('format') == SIDECAR_FORMAT and isinstance(data.get('files'), dict)):
-        raise CLIError(f'{path} is not an mmrecanon portraits file')
-    return (data['files'], data) if with_header else data['files']
-
-
-def _coco_entries(inst, image: str, frame: Optional[int] = None) -> list:
-    """COCO-style keypoint results (one per person): bbox [x, y, w, h]; score = box score × mean
-    keypoint score (MMPose's 'bbox_keypoint' score mode)."""
-    import numpy as np
-
-    from .apis.inference import _instance_boxes, _instance_scores
-    if len(inst) == 0:
-        return []
-    kpts = np.asarray(inst.keypoints, np.float64).reshape(len(inst), -1, 2)
-    kscores = np.asarray(inst.keypoint_scores, np.float64).reshape(len(inst), -1)
-    boxes = _instance_boxes(inst).astype(np.float64)
-    bscores = _instance_scores(inst).astype(np.float64) if ('bbox_scores' in inst or 'scores' in inst) \
-        else np.ones(len(inst))
-    entries = []
-    for i in range(len(inst)):
-        x1, y1, x2, y2 = boxes[i]
-        entry = dict(image=image)
-        if frame is not None:
-            entry['frame'] = frame
-        entry.update(category_id=1, bbox=[round(float(v), 2) for v in (x1, y1, x2 - x1, y2 - y1)],
-                     score=round(float(bscores[i] * kscores[i].mean()), 4),
-                     keypoints=[round(float(v), 2) if j % 3 < 2 else round(float(v), 4)
-                                for k in range(kpts.shape[1])
-                                for j, v in enumerate((kpts[i, k, 0], kpts[i, k, 1], kscores[i, k]))])
-        entries.append(entry)
-    return entries
-
-
-# ------------------------------------------------------------------------------------------ video io
-def _open_video(path: str):
-    import cv2
-
-    from .apis.inference import MAX_SIDE, InputError
-    cap = cv2.VideoCapture(path)
-    if not cap.isOpened():
-        raise InputError('cannot open the video (corrupt or unsupported file)')
-    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    if max(w, h) > MAX_SIDE:
-        cap.release()
-        raise InputError(f'video frames are {w}×{h} px; the longest side may be at most {MAX_SIDE} px')
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    fps = fps if fps and fps == fps and 0 < fps < 1000 else DEFAULT_FPS
-    return cap, (w, h), fps, max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
-
-
-def _video_writer(path: str, fps: float, size: Tuple[int, int], fourcc: Optional[str]):
-    import cv2
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    code = fourcc or VIDEO_FOURCC.get(osp.splitext(path)[1].lower(), 'mp4v')
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*code), fps, size)
-    if not writer.isOpened():
-        raise OSError(f'cannot write video {path} with codec {code!r} (try --fourcc)')
-    return writer
-
-
-class _VideoOut:
-    """Frames written in order to a temporary file, renamed to ``path`` when complete."""
-
-    def __init__(self, path: str, fps: float, size, fourcc: Optional[str]):
-        self.path, self.tmp = path, _tmp_path(path)
-        self.writer = _video_writer(self.tmp, fps, size, fourcc)
-
-    def write(self, frame) -> None:
-        self.writer.write(frame)
-
-    def commit(self) -> None:
-        self.writer.release()
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        self.writer.release()
-        if osp.exists(self.tmp):
-            os.remove(self.tmp)
-
-
-def _frames(cap, size):
-    """Decoded frames in order; a frame of another size is an input error."""
-    from .apis.inference import InputError
-    idx = 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if (frame.shape[1], frame.shape[0]) != tuple(size):
-            raise InputError(f'frame {idx} is {frame.shape[1]}×{frame.shape[0]}, expected {size[0]}×{size[1]}')
-        yield idx, frame
-        idx += 1
+    def source(self, rel: str) -> Optional[str]:
+        """Digest of the boxes given for ``rel`` (None: none given, people are detected)."""
+        entry = self.entry(rel)
+        if entry is None:
+            return None
+        if isinstance(entry, dict):
+            return value_digest({str(k): v.tolist() for k, v in sorted(entry.items())})
+        return value_digest(entry.tolist())
 
 
 # ------------------------------------------------------------------------------------------ anonymize
@@ -430,48 +302,140 @@ def _panel(model, original, enhanced, poses):
 
 
 class Anonymizer:
+    """Anonymizes one job at a time; ``results`` holds (people, nobody) per output name for the summary."""
 
     def __init__(self, model, args, spec: Optional[BoxSpec], sidecars: Sidecars, key: Optional[bytes] = None):
         self.model, self.args, self.spec, self.sidecars, self.key = model, args, spec, sidecars, key
+        self.policy = args.if_nobody
+        self.results: Dict[str, Tuple[int, bool]] = {}
+        self.base = dict(checkpoint=sha256_file(args.checkpoint), config=config_digest(model.cfg),
+                         score_thr=args.score_thr, if_nobody=self.policy)
+        if key is not None:
+            from .models.utils.keylock import check_value
+            self.base['key_check'] = check_value(key)
+        det = getattr(model, 'detector', None)
+        self.detect = 'pose-model' if det is None else dict(
+            config=config_digest(det.cfg), checkpoint=sha256_file(args.det_checkpoint))
+        self._fp: Dict[str, dict] = {}
+        self.bottomup = model.pose.pose_mode != 'topdown'
+
+    def produced_by(self, job: Job) -> dict:
+        """What this run would produce ``job`` from (compared with the sidecar entry to resume)."""
+        if job.out_rel not in self._fp:
+            fp = dict(self.base)
+            given = self.spec.source(job.rel) if self.spec is not None else None
+            entry = self.spec.entry(job.rel) if self.spec is not None else None
+            people = {} if given is None else {'boxes': given}
+            if entry is None or isinstance(entry, dict):  # some or all frames are detected
+                people['detect'] = self.detect
+            fp['people'] = people
+            if job.kind == 'video':
+                fp['fourcc'] = self.args.fourcc or video.default_fourcc(job.out)
+            self._fp[job.out_rel] = fp
+        return self._fp[job.out_rel]
+
+    def done(self, job: Job) -> bool:
+        done, why = self.sidecars.status(job, self.produced_by(job))
+        if why:
+            print(why, flush=True)
+        return done
 
     def _boxes(self, rel: str, frame: Optional[int] = None):
         return self.spec.get(rel, frame) if self.spec is not None else None
 
+    def _anonymize(self, frame, given):
+        """anonymize_image, plus how many given boxes were dropped (outside the frame)."""
+        from .apis import anonymize_image
+        res = anonymize_image(self.model, frame, given, self.args.score_thr, self.key)
+        return res, 0 if given is None else len(given) - len(res['person_boxes'])
+
+    def _poses(self, res, given, name: str, frame: Optional[int] = None) -> Tuple[list, int]:
+        """poses.json entries: with given boxes one per box (a bottom-up P's detections matched to them, see
+        mmrecanon.io.poses), and how many of P's detections match no given box."""
+        return pose_entries(res['poses'], name, frame, None if given is None else res['person_boxes'],
+                            self.bottomup)
+
+    @staticmethod
+    def _unmatched_warning(rel: str, unmatched: int, frames: int = 0) -> None:
+        if unmatched:
+            where = f' in {frames} frame(s)' if frames else ''
+            _warn(f'warning: {rel}: P found {unmatched} person(s){where} that match no given box (IoU < {MATCH_IOU}): '
+                  'not anonymized unless a given box covers them; check --boxes')
+
     def image(self, job: Job) -> None:
-        from .apis import anonymize_image, read_image
+        from .apis import read_image
+        from .apis.inference import desensitize_frame
         img = read_image(job.src)
-        res = anonymize_image(self.model, img, self._boxes(job.rel), self.args.score_thr, self.key)
+        given = self._boxes(job.rel)
+        res, dropped = self._anonymize(img, given)
+        if dropped:
+            _warn(f'warning: {job.rel}: {dropped} given box(es) lie outside the {img.shape[1]}×{img.shape[0]} '
+                  'image: ignored')
+        people = len(res['boxes'])
         for p in job.outputs():
-            _remove_stale_tmp(p)
-        _write_image(job.out, res['enhanced'])
-        if job.vis:
-            _write_image(job.vis, _panel(self.model, img, res['enhanced'], res['poses']))
-        entry = dict(type='image', source=job.rel, height=img.shape[0], width=img.shape[1], boxes=res['boxes'])
+            remove_stale_tmp(p)
+        entry = dict(type='image', source=job.rel, height=img.shape[0], width=img.shape[1], boxes=res['boxes'],
+                     people=people)
+        enhanced = res['enhanced']
+        if people == 0:
+            if self.policy == 'skip':
+                self.sidecars.remove(job)  # an earlier run's output of this file must not stay
+                self.results[job.out_rel] = (0, True)
+                _warn(f'warning: {job.rel}: nobody found: no output written (--if-nobody skip)')
+                return
+            if self.policy == 'desensitize':
+                enhanced = desensitize_frame(self.model, img)
+                entry['nobody'] = 'desensitized'
+            else:
+                entry['nobody'] = 'kept'
         if 'nonces' in res:
             entry['nonces'] = res['nonces']
-        self.sidecars.add(job, entry, _coco_entries(res['poses'], job.out_rel))
+        entry['produced_by'] = self.produced_by(job)
+        poses, unmatched = self._poses(res, given, job.out_rel)
+        entry['output_sha256'] = _write_image(job.out, enhanced)
+        entry['boxes_sha256'] = boxes_digest(entry)
+        if job.vis:
+            _write_image(job.vis, _panel(self.model, img, enhanced, res['poses']))
+        self.sidecars.add(job, entry, poses)
+        self.results[job.out_rel] = (people, people == 0)
+        self._unmatched_warning(job.rel, unmatched)
+        if people:
+            print(f'{job.rel}: {people} {"person" if people == 1 else "people"} anonymized{_no_pose(poses)}',
+                  flush=True)
+        elif self.policy == 'desensitize':
+            _warn(f'warning: {job.rel}: nobody found: wrote the whole image desensitized with A(x) '
+                  '(--if-nobody desensitize)')
+        else:
+            _warn(f'warning: {job.rel}: nobody found: wrote the ORIGINAL image unchanged (--if-nobody keep)')
 
     def video(self, job: Job, bar=None) -> None:
-        from .apis import anonymize_image
-        from .apis.inference import InputError
-        cap, size, fps, _ = _open_video(job.src)
+        from .apis.inference import InputError, desensitize_frame
+        cap, size, fps, header = video.open_video(job.src)
         for p in job.outputs():
-            _remove_stale_tmp(p)
+            remove_stale_tmp(p)
         outs = []
         try:
-            outs.append(_VideoOut(job.out, fps, size, self.args.fourcc))
+            outs.append(video.VideoOut(job.out, fps, size, self.args.fourcc))
             if job.vis:
-                outs.append(_VideoOut(job.vis, fps, (3 * size[0], size[1]), 'mp4v'))
-            frames, nonces, poses = [], [], []
-            for idx, frame in _frames(cap, size):
-                res = anonymize_image(self.model, frame, self._boxes(job.rel, idx), self.args.score_thr,
-                                      self.key)
-                outs[0].write(res['enhanced'])
+                outs.append(video.VideoOut(job.vis, fps, (3 * size[0], size[1]), 'mp4v'))
+            frames, nonces, poses, nobody, dropped, unmatched = [], [], [], [], 0, []
+            for idx, frame in video.frames(cap, size):
+                given = self._boxes(job.rel, idx)
+                res, lost = self._anonymize(frame, given)
+                dropped += bool(lost)
+                enhanced = res['enhanced']
+                if not res['boxes']:
+                    nobody.append(idx)
+                    if self.policy != 'keep':  # 'skip' too: a video frame cannot be dropped
+                        enhanced = desensitize_frame(self.model, frame)
+                outs[0].write(enhanced)
                 if job.vis:
-                    outs[1].write(_panel(self.model, frame, res['enhanced'], res['poses']))
+                    outs[1].write(_panel(self.model, frame, enhanced, res['poses']))
                 frames.append(res['boxes'])
                 nonces.append(res.get('nonces'))
-                poses.extend(_coco_entries(res['poses'], job.out_rel, idx))
+                entries, extra = self._poses(res, given, job.out_rel, idx)
+                poses.extend(entries)
+                unmatched.append(extra)
                 if bar is not None:
                     bar.update()
             if not frames:
@@ -484,10 +448,38 @@ class Anonymizer:
             raise
         finally:
             cap.release()
-        entry = dict(type='video', source=job.rel, height=size[1], width=size[0], fps=fps, frames=frames)
+        people = sum(len(b) for b in frames)
+        entry = dict(type='video', source=job.rel, height=size[1], width=size[0], fps=fps, frames=frames,
+                     people=people, header_frames=header)
+        if nobody:
+            entry.update(nobody='kept' if self.policy == 'keep' else 'desensitized', nobody_frames=nobody)
         if self.key is not None:
             entry['frame_nonces'] = nonces
+        entry['produced_by'] = self.produced_by(job)
+        entry['output_sha256'] = sha256_file(job.out)
+        entry['boxes_sha256'] = boxes_digest(entry)
         self.sidecars.add(job, entry, poses)
+        self.results[job.out_rel] = (people, bool(nobody))
+        mismatch = video.frame_count_warning(job.rel, len(frames), header)
+        if mismatch:
+            _warn(mismatch)
+        self._unmatched_warning(job.rel, sum(unmatched), sum(n > 0 for n in unmatched))
+        if dropped:
+            _warn(f'warning: {job.rel}: in {dropped} frame(s) given boxes lie outside the {size[0]}×{size[1]} '
+                  'frame: ignored')
+        print(f'{job.rel}: {len(frames)} frames, {people} people anonymized (summed over frames){_no_pose(poses)}',
+              flush=True)
+        if nobody:
+            shown = ', '.join(map(str, nobody[:10])) + (', ...' if len(nobody) > 10 else '')
+            what = ('written unchanged (--if-nobody keep)' if self.policy == 'keep' else
+                    f'desensitized whole with A(x) (--if-nobody {self.policy}; video frames are never dropped)')
+            _warn(f'warning: {job.rel}: nobody found in {len(nobody)} of {len(frames)} frames ({shown}): {what}')
+
+
+def _no_pose(poses: list) -> str:
+    """', P found no pose for N of them' when given boxes got ``"keypoints": null`` in poses.json."""
+    n = sum(p.get('keypoints', ()) is None for p in poses)
+    return f'; P found no pose for {n} of them ("keypoints": null in {POSES})' if n else ''
 
 
 def _run_jobs(jobs: List[Job], done, process, progress: bool) -> Tuple[int, int, int]:
@@ -501,7 +493,7 @@ def _run_jobs(jobs: List[Job], done, process, progress: bool) -> Tuple[int, int,
     bar = None
     failed = ok = 0
     if single_video:
-        bar = _progress(_frame_count(todo[0].src), progress)
+        bar = _progress(video.frame_count(todo[0].src), progress)
     elif len(todo) > 1:
         bar = _progress(len(todo), progress)
     for job in todo:
@@ -520,20 +512,19 @@ def _run_jobs(jobs: List[Job], done, process, progress: bool) -> Tuple[int, int,
     return ok, finished, failed
 
 
-def _frame_count(path: str) -> int:
-    import cv2
-    cap = cv2.VideoCapture(path)
-    try:
-        return max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0) if cap.isOpened() else 0
-    finally:
-        cap.release()
+def _load_stack() -> None:
+    """torch, MMEngine, MMPose, the registries and the torch compatibility shims (``mmrecanon.load()``)."""
+    import mmrecanon
+    mmrecanon.load()
 
 
 def _load_model(args):
-    from .apis import init_recanon
     for flag, path in (('--config', args.config), ('--checkpoint', args.checkpoint)):
         if not osp.isfile(path):
             raise FileNotFoundError(f'{flag} file not found: {path}')
+    _load_stack()
+    load_config(args.config, args.cfg_options)  # a broken config / --cfg-options: one line, not a traceback
+    from .apis import init_recanon
     return init_recanon(args.config, args.checkpoint, device=_device(args.device),
                         cfg_options=args.cfg_options, det_config=getattr(args, 'det_config', None),
                         det_checkpoint=getattr(args, 'det_checkpoint', None))
@@ -565,6 +556,9 @@ def cmd_anonymize(args) -> int:
             out_rel = osp.splitext(rel)[0] + '.' + args.out_ext.lower().lstrip('.')
         jobs.append(Job(path, rel, out, out_rel, args.vis))
     _check_paths(jobs, [p for p, _ in files], [osp.join(out, PORTRAITS), osp.join(out, POSES)])
+    if spec is not None:
+        spec.check(jobs, src if osp.isdir(src) else osp.dirname(src))
+    _check_writable(out)
 
     key = _read_key(args)
     model = _load_model(args)
@@ -573,7 +567,6 @@ def cmd_anonymize(args) -> int:
     if spec is None and model.pose.pose_mode == 'topdown' and model.detector is None:
         raise CLIError('the pose model of this config is top-down and cannot find people by itself: pass '
                        'person boxes (--boxes BOXES.json) or a detector (--det-config/--det-checkpoint)')
-    os.makedirs(out, exist_ok=True)
     info = dict(
         note='Portrait boxes [x1, y1, x2, y2] (image pixels) that were privacy-enhanced, per image / per '
              'video frame. "mmrecanon recover" needs them. Not secret: they only say where people are.',
@@ -583,21 +576,42 @@ def cmd_anonymize(args) -> int:
         from .models.utils.keylock import check_value
         info.update(key_check=check_value(key), key_note='Key-locked: recovery needs the key file. nonces are '
                     'public per-portrait values; key_check only tells whether a key is the right one.')
-    sidecars = Sidecars(out, info)
+    sidecars = Sidecars(out, info, warn=_warn)  # refuses another key's folder before anything is written
+    os.makedirs(out, exist_ok=True)
     worker = Anonymizer(model, args, spec, sidecars, key)
 
     def process(job, bar):
         worker.image(job) if job.kind == 'image' else worker.video(job, bar)
 
-    ok, finished, failed = _run_jobs(jobs, sidecars.done, process, not args.no_progress)
-    print(f'anonymized {ok} file(s), {finished} already done, {failed} skipped -> {out} '
+    ok, finished, failed = _run_jobs(jobs, worker.done, process, not args.no_progress)
+    people = nobody = files_done = not_written = 0
+    for job in jobs:
+        if job.out_rel in worker.results:
+            n, none = worker.results[job.out_rel]
+            not_written += none and job.kind == 'image' and args.if_nobody == 'skip'
+        elif sidecars.status(job, worker.produced_by(job))[0]:  # already done: its sidecar entry
+            entry = sidecars.files[job.out_rel]
+            n, none = int(entry.get('people', 0)), 'nobody' in entry
+        else:  # unreadable
+            continue
+        files_done += 1
+        people += n
+        nobody += none
+    print(f'anonymized {ok - not_written} file(s), {finished} already done, {failed} skipped -> {out} '
           f'({PORTRAITS} holds the portrait boxes recovery needs)', flush=True)
-    return 1 if failed else 0
+    action = {'desensitize': 'whole frame desensitized', 'keep': 'written unchanged',
+              'skip': 'images not written, video frames desensitized'}[args.if_nobody]
+    print(f'summary: {files_done} file(s), {people} people anonymized, {nobody} file(s) with nobody found'
+          + (f' ({action}, --if-nobody {args.if_nobody})' if nobody else ''), flush=True)
+    if failed:
+        return EXIT_SKIPPED
+    return EXIT_NOBODY if nobody and args.if_nobody != 'keep' else EXIT_OK
 
 
 # ------------------------------------------------------------------------------------------ recover
 def cmd_recover(args) -> int:
     src, out = _resolve_io(args)
+    _check_writable(out)
     model = _load_model(args)
     if not model.can_recover:
         raise CLIError(f'cannot recover with {args.checkpoint}: ' + (
@@ -617,8 +631,18 @@ def cmd_recover(args) -> int:
         if 'key_check' not in header:
             raise CLIError(f'{sidecar} was written without a key: these portraits are not key-locked')
         verify_key(key, header['key_check'])
+    refused = 0
     if osp.isdir(src):
-        names = sorted(entries)
+        names = []
+        for name in sorted(entries):  # names from the sidecar: read under -i and written under -o only
+            reason = unsafe_name(name, src)
+            if reason is None:
+                reason = unsafe_name(name, out)
+            if reason is not None:
+                refused += 1
+                _warn(f'skipping the entry {name!r} of {sidecar}: the name {reason}; nothing read or written')
+                continue
+            names.append(name)
     else:
         rel = osp.relpath(src, osp.dirname(sidecar)).replace(os.sep, '/')
         if rel not in entries:
@@ -635,15 +659,47 @@ def cmd_recover(args) -> int:
             raise CLIError(f'{sidecar}: unsupported file type for {name}')
         jobs.append(job)
         inputs.append(path)
-    _check_paths(jobs, inputs + [sidecar], [])
+    _check_paths(jobs, inputs + [sidecar], [osp.join(out, RECOVERED)])
+    record = RecoverRecord(out)
     os.makedirs(out, exist_ok=True)
+    whole = []  # images desensitized whole when nobody was found: nothing to recover
+    base = dict(checkpoint=sha256_file(args.checkpoint), config=config_digest(model.cfg))
+    if 'key_check' in header:
+        base['key_check'] = header['key_check']
+
+    def produced_by(job) -> dict:
+        entry = entries[job.rel]
+        fp = dict(base, input=sha256_file(job.src) if osp.isfile(job.src) else None,
+                  boxes=boxes_digest(entry) if isinstance(entry, dict) else None)
+        if job.kind == 'video':
+            fp['fourcc'] = args.fourcc or video.default_fourcc(job.out)
+        return fp
+
+    def done(job) -> bool:
+        finished, why = record.status(job, produced_by(job))
+        if why:
+            print(why, flush=True)
+        return finished
 
     def process(job, bar):
         from .apis.inference import InputError
+        entry = entries[job.rel]
+        if not isinstance(entry, dict):
+            raise InputError('its portrait sidecar entry is not an object')
+        if entry.get('nobody') == 'desensitized' and job.kind == 'image':
+            whole.append(job)
+            print(f'{job.rel}: not recovered: nobody was found when it was anonymized and the whole image was '
+                  'desensitized with A(x), which G_Y cannot undo; no output written', flush=True)
+            return
         if not osp.isfile(job.src):
             raise InputError('file listed in the portrait sidecar not found')
-        entry = entries[job.rel]
-        _remove_stale_tmp(job.out)
+        reason = check_anonymized(entry, job.src)
+        if reason == 'unverified':
+            _warn(f'warning: {job.rel}: its sidecar entry has no digests (written by an older mmrecanon): cannot '
+                  'check that the file and its boxes are the ones anonymize wrote')
+        elif reason is not None:
+            raise InputError(reason)
+        remove_stale_tmp(job.out)
         if job.kind == 'image':
             from .apis import read_image, recover_image
             img = read_image(job.src)
@@ -651,10 +707,15 @@ def cmd_recover(args) -> int:
             _write_image(job.out, recover_image(model, img, entry.get('boxes', []), key, entry.get('nonces')))
         else:
             _recover_video(model, job, entry, args.fourcc, bar, key)
+            if entry.get('nobody') == 'desensitized':
+                print(f'{job.rel}: {len(entry.get("nobody_frames", []))} frame(s) were desensitized whole when '
+                      'nobody was found: left as they are (A(x) cannot be undone)', flush=True)
+        record.add(job, produced_by(job))
 
-    ok, finished, failed = _run_jobs(jobs, lambda j: osp.isfile(j.out), process, not args.no_progress)
-    print(f'recovered {ok} file(s), {finished} already done, {failed} skipped -> {out}', flush=True)
-    return 1 if failed else 0
+    ok, finished, failed = _run_jobs(jobs, done, process, not args.no_progress)
+    print(f'recovered {ok - len(whole)} file(s), {finished} already done, {len(whole)} not recoverable (whole '
+          f'image desensitized, not written), {failed + refused} skipped -> {out}', flush=True)
+    return EXIT_SKIPPED if failed or refused else EXIT_OK
 
 
 def _check_size(entry: dict, w: int, h: int) -> None:
@@ -673,13 +734,13 @@ def _recover_video(model, job: Job, entry: dict, fourcc: Optional[str], bar, key
     nonces = entry.get('frame_nonces') if key is not None else None
     if key is not None and not (isinstance(nonces, list) and len(nonces) == len(frames)):
         raise InputError('the sidecar entry has no per-frame nonces (not anonymized with a key?)')
-    cap, size, fps, _ = _open_video(job.src)
+    cap, size, fps, _ = video.open_video(job.src)
     _check_size(entry, *size)
     out = None
     try:
-        out = _VideoOut(job.out, fps, size, fourcc)
+        out = video.VideoOut(job.out, fps, size, fourcc)
         n = 0
-        for idx, frame in _frames(cap, size):
+        for idx, frame in video.frames(cap, size):
             if idx >= len(frames):
                 raise InputError(f'has more frames than the sidecar ({len(frames)})')
             out.write(recover_image(model, frame, frames[idx], key, None if nonces is None else nonces[idx]))
@@ -701,12 +762,13 @@ def _recover_video(model, job: Job, entry: dict, fourcc: Optional[str], bar, key
 def _read_key(args) -> Optional[bytes]:
     if getattr(args, 'key_file', None) is None:
         return None
+    _load_stack()
     from .models.utils.keylock import read_key_file
     return read_key_file(args.key_file)
 
 
 def cmd_keygen(args) -> int:
-    from .models.utils.keylock import check_value, generate_key, write_key_file
+    from .io.keyfile import check_value, generate_key, write_key_file  # no torch: answers at once
     if osp.exists(args.key_file):
         raise CLIError(f'{args.key_file} exists; a key file is never overwritten (recovery of everything '
                        'anonymized with it would be lost)')
@@ -723,10 +785,6 @@ def cmd_keygen(args) -> int:
 # ------------------------------------------------------------------------------------------ export
 def cmd_export_camera(args) -> int:
     """Checkpoint for the camera side: G_X and P only (no G_Y, no discriminators, no optimizer state)."""
-    import torch
-    from mmengine.runner.checkpoint import _load_checkpoint
-
-    import mmrecanon  # noqa: F401  (torch >= 2.6 checkpoint loading shim)
     src, dst = osp.abspath(args.checkpoint), osp.abspath(args.out)
     if not osp.isfile(src):
         raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
@@ -734,6 +792,12 @@ def cmd_export_camera(args) -> int:
         raise CLIError('the camera checkpoint must not overwrite the full checkpoint; choose another OUT path')
     if osp.isdir(dst):
         raise CLIError(f'{args.out} is a folder; give the file name of the camera checkpoint')
+    if osp.lexists(dst) and not args.force:
+        raise CLIError(f'{args.out} exists and is not replaced (it may be the only copy of a G_Y); choose another '
+                       'OUT or pass --force')
+    _load_stack()  # torch >= 2.6 checkpoint loading shim
+    import torch
+    from mmengine.runner.checkpoint import _load_checkpoint
     try:
         ckpt = _load_checkpoint(src, map_location='cpu', logger='silent')
     except Exception as e:  # noqa: BLE001 - corrupt / foreign file
@@ -744,14 +808,7 @@ def cmd_export_camera(args) -> int:
     keep = {k: v for k, v in sd.items() if not k.startswith(CAMERA_DROP)}
     meta = dict(ckpt.get('meta') or {}) if isinstance(ckpt.get('meta', None), dict) else {}
     meta.update(mmrecanon_camera_export=True, source_checkpoint=osp.basename(src))
-    os.makedirs(osp.dirname(dst), exist_ok=True)
-    tmp = _tmp_path(dst)
-    try:
-        torch.save({'state_dict': keep, 'meta': meta}, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    write_bytes(dst, lambda tmp: torch.save({'state_dict': keep, 'meta': meta}, tmp))  # temporary file + rename
     dropped = len(sd) - len(keep)
     print(f'wrote {args.out}: {len(keep)} tensors (G_X, P); removed {dropped} recoverer/discriminator tensors'
           f'{" and the optimizer state" if "optimizer" in ckpt else ""}', flush=True)
@@ -760,7 +817,6 @@ def cmd_export_camera(args) -> int:
 
 # ------------------------------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
-    from mmengine.config import DictAction
     parser = _Parser(prog='mmrecanon', description='Reversible privacy-preserving pose estimation: anonymize '
                      'people in images/videos (G_X), recover them (G_Y), export camera checkpoints.')
     sub = parser.add_subparsers(dest='command', metavar='{anonymize,recover,keygen,export-camera}')
@@ -775,7 +831,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument('--fourcc', default=None,
                        help='output video codec (default: mp4v for .mp4/.mov, lossless FFV1 for .avi)')
         p.add_argument('--no-progress', action='store_true', help='no progress bar')
-        p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
+        p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, default=None, metavar='KEY=VALUE',
                        help='override config settings')
         p.add_argument('--key-file', default=None,
                        help='key file of a key-locked model (from "mmrecanon keygen"); required by such models')
@@ -789,6 +845,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--vis', action='store_true', help='also write original | privacy-enhanced | poses panels')
     p.add_argument('--out-ext', default=None,
                    help='write images in this format (e.g. png: lossless, background bit-identical)')
+    p.add_argument('--if-nobody', choices=IF_NOBODY, default=IF_NOBODY[0],
+                   help='an image / video frame in which nobody is found (or given []): desensitize = write '
+                        'A(x) of the whole frame (default, fail closed); skip = write no output for the image '
+                        '(video frames: desensitize); keep = write it unchanged (exit code 0 instead of 3)')
     p.set_defaults(func=cmd_anonymize)
 
     p = sub.add_parser('recover', help='recover the people of anonymized images/videos (G_Y)')
@@ -802,28 +862,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('export-camera', help='checkpoint without recovery/discriminator weights')
     p.add_argument('checkpoint', help='full ReCanon checkpoint')
-    p.add_argument('out', help='camera checkpoint to write')
+    p.add_argument('out', help='camera checkpoint to write (an existing file is refused unless --force)')
+    p.add_argument('--force', action='store_true', help='replace an existing OUT (atomically)')
     p.set_defaults(func=cmd_export_camera)
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point of the ``mmrecanon`` console script; returns the exit code."""
+    """Entry point of the ``mmrecanon`` console script; returns the exit code.
+
+    Arguments are parsed and the cheap checks (files, folders, boxes) done before anything heavy is
+    imported: torch, MMEngine and MMPose are loaded (:func:`_load_stack`) only when a model or checkpoint is
+    about to be read.
+    """
+    video.quiet_decoders(_debug())  # before OpenCV opens a video: FFmpeg's noise stays off the terminal
     with warnings.catch_warnings():
         if not _debug():
             warnings.simplefilter('ignore')  # library deprecation noise; MMRECANON_DEBUG=1 shows it
         try:
-            import mmrecanon  # noqa: F401  (registries, torch compatibility shims)
             args = build_parser().parse_args(argv)
+            if getattr(args, 'cfg_options', None) is not None:
+                args.cfg_options = parse_cfg_options(args.cfg_options)
             return args.func(args)
         except (CLIError, ValueError, OSError) as e:
             if _debug():
                 raise
             print(f'error: {_one_line(e)}', file=sys.stderr, flush=True)
-            return 2
+            return EXIT_USAGE
         except KeyboardInterrupt:
             print('\ninterrupted: run the same command again to resume', file=sys.stderr, flush=True)
-            return 130
+            return EXIT_INTERRUPTED
 
 
 if __name__ == '__main__':

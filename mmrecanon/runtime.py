@@ -32,7 +32,9 @@ def enable_amp(cfg: Config) -> None:
     if not torch.cuda.is_available():
         raise ValueError('--amp needs a CUDA device; this machine has none')
     ow = cfg.optim_wrapper
-    if ow.get('constructor') == 'MultiOptimWrapperConstructor':
+    # one wrapper per network (ReCanon: PerNetworkOptimWrapperConstructor; MMEngine's own multi-wrapper
+    # constructor): each network's wrapper becomes an AmpOptimWrapper
+    if ow.get('constructor') in ('MultiOptimWrapperConstructor', 'PerNetworkOptimWrapperConstructor'):
         for key, value in ow.items():
             if isinstance(value, dict) and 'optimizer' in value:
                 value['type'] = 'AmpOptimWrapper'

@@ -113,6 +113,11 @@ def test_portrait_quality_equals_skimage_over_all_crops():
         'portrait/psnr_o_A': np.mean([sk_psnr(o, v) for o, v in zip(x, a)]),
         'portrait/ssim_o_A': np.mean([sk_ssim(o, v) for o, v in zip(x, a)]),
     }
+    # visible leak: PSNR of the Gaussian (sigma 2) low-passed p and A against the original
+    metric = PortraitQualityMetric()
+    expected['portrait/psnr_lp_o_p'] = np.mean([sk_psnr(o, metric.lowpass(v)) for o, v in zip(x, y)])
+    expected['portrait/psnr_lp_o_A'] = np.mean([sk_psnr(o, metric.lowpass(v)) for o, v in zip(x, a)])
+    expected['portrait/leak_db'] = expected['portrait/psnr_lp_o_p'] - expected['portrait/psnr_lp_o_A']
     assert res.pop('portrait/num_portraits') == 3
     assert res.keys() == expected.keys()
     for key, value in expected.items():
@@ -321,10 +326,10 @@ def test_tables_cells_and_missing_values(tmp_path):
     md = render_markdown(ours)
     assert md.startswith('### Table 1 (COCO)')
     header = table_cells(md, 'Desensitizer', 'Method')
-    assert header[2:8] == ['PSNR(o,p)', 'SSIM(o,p)', 'PSNR(o,r)', 'SSIM(o,r)', 'mAP@0.5 o',
+    assert header[2:9] == ['PSNR(o,p)', 'SSIM(o,p)', 'leak (dB)', 'PSNR(o,r)', 'SSIM(o,r)', 'mAP@0.5 o',
                            'mAR@0.5 o']
     cells = table_cells(md, 'blur r=8', 'Ours')
-    assert cells[2:] == ['21.23', '0.6123', '31.50', '0.9412', '85.4', '90.0', '80.1', '85.0',
+    assert cells[2:] == ['21.23', '0.6123', '—', '31.50', '0.9412', '85.4', '90.0', '80.1', '85.0',
                          '84.0', '88.0', '—', '—']
     # the full COCO AP/AR line per view
     full = [line for line in md.splitlines() if line.startswith('| blur r=8 | Ours |')][1]
@@ -334,7 +339,7 @@ def test_tables_cells_and_missing_values(tmp_path):
     # the conventional baseline: p = A(x) (psnr_o_A, view 'conventional'), no recovery
     conv = build_tables(CONV_METRICS, 'conventional', BLUR8)
     cells = table_cells(render_markdown(conv), 'blur r=8', 'Conventional')
-    assert cells[2:] == ['24.50', '0.7200', '—', '—', '85.0', '90.0', '77.8', '80.0', '—', '—',
+    assert cells[2:] == ['24.50', '0.7200', '0.00', '—', '—', '85.0', '90.0', '77.8', '80.0', '—', '—',
                          '—', '—']
     assert 'Full COCO' not in render_markdown(conv)  # no full AP/AR values at all
 
@@ -498,7 +503,7 @@ def test_test_py_end_to_end(tmp_path):
     assert metrics['portrait/num_portraits'] == 12
     md = (work_dir / 'tables.md').read_text()
     cells = table_cells(md, 'pixelate r=16', 'Ours')
-    assert cells[4:12] == ['100.00', '1.0000', '100.0', '100.0', '100.0', '100.0', '100.0',
+    assert cells[5:13] == ['100.00', '1.0000', '100.0', '100.0', '100.0', '100.0', '100.0',
                            '100.0']
     assert md in proc.stdout
 

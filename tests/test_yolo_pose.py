@@ -141,12 +141,12 @@ def test_dfl_decode_hand_distribution():
     priors = torch.tensor([[100., 50., 8., 8.]])  # anchor (100, 50), stride 8
     torch.testing.assert_close(head.decode_bboxes(logits, priors)[0, 0],
                                torch.tensor([84., 45.2, 116., 62.]))
-    # keypoints: anchor + 2 * stride * offset
+    # keypoints (YOLOv8): cell corner (anchor - stride / 2) + 2 * stride * offset
     offsets = torch.zeros(1, 1, 34)
     offsets[0, 0, :2] = torch.tensor([1.0, -0.5])
     kpts = head.decode_keypoints(offsets, priors)[0, 0]
-    torch.testing.assert_close(kpts[0], torch.tensor([116., 42.]))
-    torch.testing.assert_close(kpts[1], torch.tensor([100., 50.]))
+    torch.testing.assert_close(kpts[0], torch.tensor([112., 38.]))
+    torch.testing.assert_close(kpts[1], torch.tensor([96., 46.]))
 
 
 def test_dfl_loss_by_hand():

@@ -19,11 +19,13 @@ file is kept and the tool exits with code 2).
 ``--verify`` runs ONNX Runtime on a real image (default: ../shared/data/mmpose-tiny/coco/
 000000000785.jpg; for G_X its person portraits, boxes from ``--bbox`` or the COCO annotation file
 next to the image) and prints the max abs difference to PyTorch.
-Missing or incompatible inputs: one-line ``error: ...`` on stderr, exit code 2.
+Missing or incompatible inputs (also a file that is not a checkpoint, a ``--work-dir`` that is an
+existing file): one-line ``error: ...`` on stderr, exit code 2.
 """
 import argparse
 import contextlib
 import copy
+import os
 import os.path as osp
 import sys
 import warnings
@@ -64,6 +66,29 @@ def _load_cfg(path: str, what: str):
         return Config.fromfile(path)
     except Exception as e:  # syntax errors, missing _base_ files, bad custom_imports
         raise DeployError(f'cannot load {what} {path}: {type(e).__name__}: {e}'.splitlines()[0])
+
+
+def _check_checkpoint(path: str) -> None:
+    """A file that is not a PyTorch/MMEngine checkpoint is a one-line DeployError, not a traceback."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    try:
+        with warnings.catch_warnings():  # torch.load's weights_only notice (mmrecanon.compat)
+            warnings.simplefilter('ignore')
+            ckpt = _load_checkpoint(path, map_location='cpu', logger='silent')
+    except Exception as e:  # noqa: BLE001 - corrupt or foreign file (UnpicklingError, RuntimeError, ...)
+        raise DeployError(f'cannot read checkpoint {path}: {type(e).__name__}: {e}'.splitlines()[0]) from None
+    sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(sd, dict):
+        raise DeployError(f'{path} is not a model checkpoint (no state_dict in it)')
+
+
+def _make_work_dir(work_dir: str) -> None:
+    if osp.exists(work_dir) and not osp.isdir(work_dir):
+        raise DeployError(f'--work-dir {work_dir} exists and is not a folder; choose another output directory')
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+    except OSError as e:
+        raise DeployError(f'cannot create --work-dir {work_dir}: {e.strerror or e}') from None
 
 
 def infer_part(deploy_cfg) -> str:
@@ -225,6 +250,9 @@ def deploy(deploy_cfg, model_cfg, checkpoint: Optional[str], work_dir: str, part
         img = DEFAULT_IMG
     if img is not None and not osp.isfile(img):
         raise DeployError(f'image not found: {img}')
+    if checkpoint is not None:
+        _check_checkpoint(checkpoint)
+    _make_work_dir(work_dir)
 
     try:
         if part == 'enhancer':

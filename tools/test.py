@@ -7,6 +7,14 @@ Runs MMEngine's ``Runner.test()`` (as MMPose's tools/test.py), prints the
 Markdown tables and writes ``tables.md`` and ``tables.json`` (metrics, tables,
 config, checkpoint, method, desensitizer, time) into the work dir.
 
+Before anything is tested the checkpoint must fit the model of the config (strict): every weight of
+the model must be in it with the same shape (except ``zeroshot_pose_estimator.*``, which comes from
+its own pre-trained init, and the discriminators ``disc_*``, which testing does not use) and it may
+hold no other weights.  Otherwise - e.g. another model's checkpoint, or a camera export
+(``mmrecanon export-camera``) that lacks G_Y - one line ``error: ...`` and exit code 2, instead of
+tables computed with random weights.  Broken configs and ``--cfg-options`` without ``=`` are one-line
+errors too.
+
 The row label comes from the checkpoint and the config: ``meta['recanon_method']``
 ('ours' / 'conventional'; ``--method`` overrides it; if absent: ``cfg.model.method``, else 'ours'
 when the metrics contain a recovered view, else 'conventional') and
@@ -79,15 +87,50 @@ def import_mmrecanon():
     return mmrecanon
 
 
-def read_checkpoint_meta(path: str) -> dict:
-    """``meta`` dict of an MMEngine checkpoint (empty if it has none)."""
+# weights a checkpoint may lack: the zero-shot P comes from its own pre-trained init; testing does not use
+# the discriminators (the same prefixes mmrecanon.apis.inference ignores)
+OPTIONAL_PREFIXES = ('zeroshot_pose_estimator.', 'disc_enhanced.', 'disc_recovered.')
+
+
+def read_checkpoint(path: str):
+    """``(meta, state_dict)`` of an MMEngine checkpoint (meta empty if it has none)."""
     import torch
     try:
         checkpoint = torch.load(path, map_location='cpu', weights_only=False)
     except Exception as e:  # noqa: BLE001 - report any unreadable file in one line
         fail(f'cannot read checkpoint {path}: {type(e).__name__}: {e}'.splitlines()[0])
-    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    return meta if isinstance(meta, dict) else {}
+    sd = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        fail(f'{path} is not a model checkpoint (no state_dict of tensors in it)')
+    meta = checkpoint.get('meta')
+    return (meta if isinstance(meta, dict) else {}), {k[7:] if k.startswith('module.') else k: v
+                                                      for k, v in sd.items()}
+
+
+def checkpoint_mismatch(own: dict, sd: dict) -> list:
+    """What keeps ``sd`` (checkpoint) from fitting ``own`` (the model's state_dict): [] when it fits."""
+    missing = sorted(k for k in own if k not in sd and not k.startswith(OPTIONAL_PREFIXES))
+    unexpected = sorted(k for k in sd if k not in own and not k.startswith(OPTIONAL_PREFIXES))
+    shape = sorted(k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)
+                   and not k.startswith(OPTIONAL_PREFIXES))
+    return [f'{len(keys)} weights {what} (e.g. {keys[0]})'
+            for what, keys in (('missing', missing), ('unexpected', unexpected), ('of another shape', shape))
+            if keys]
+
+
+def check_checkpoint(model, sd: dict, meta: dict, checkpoint: str, config: str) -> None:
+    """One-line error (exit code 2) unless the checkpoint fits the model strictly."""
+    from mmengine.model import is_model_wrapper
+    model = model.module if is_model_wrapper(model) else model
+    problems = checkpoint_mismatch(model.state_dict(), sd)
+    if not problems:
+        return
+    hint = ''
+    if meta.get('mmrecanon_camera_export'):
+        hint = ('; it is a camera export (mmrecanon export-camera: no G_Y, no discriminators): test with the '
+                'full checkpoint')
+    fail(f'checkpoint {checkpoint} does not fit the model of {config}: {", ".join(problems)}{hint}; '
+         'nothing was tested')
 
 
 def to_jsonable(obj):
@@ -134,32 +177,25 @@ def main(argv=None):
         fail(f'checkpoint file not found: {args.checkpoint}')
 
     import_mmrecanon()
-    from mmengine.config import Config, DictAction
-    from mmengine.runner import Runner
-
     from mmrecanon.evaluation import build_tables, render_markdown
     from mmrecanon.evaluation.tables import render_keylock_markdown
+    from mmrecanon.io.config import load_config, parse_cfg_options
+    from mmrecanon.runtime import build_runner
 
-    cfg_options = {}
-    if args.cfg_options:
-        # same KEY=VALUE parsing as MMEngine's DictAction
-        action = DictAction(option_strings=['--cfg-options'], dest='cfg_options')
-        namespace = argparse.Namespace()
-        action(None, namespace, args.cfg_options)
-        cfg_options = namespace.cfg_options
-
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    cfg.load_from = args.checkpoint
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-
-    meta = read_checkpoint_meta(args.checkpoint)
-    runner = Runner.from_cfg(cfg)
+    try:
+        # same KEY=VALUE parsing as MMEngine's DictAction; a broken config fails here in one line
+        cfg_options = parse_cfg_options(args.cfg_options) or {}
+        cfg = load_config(args.config, cfg_options)
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    meta, state_dict = read_checkpoint(args.checkpoint)
+    try:
+        runner = build_runner(args.config, work_dir=args.work_dir, cfg_options=cfg_options,
+                              launcher=args.launcher, load_from=args.checkpoint)
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        fail(f'cannot build the model of {args.config}: {e.args[0] if e.args else type(e).__name__}')
+    check_checkpoint(runner.model, state_dict, meta, args.checkpoint, args.config)
+    cfg = runner.cfg
     metrics = runner.test() or {}
 
     method = args.method or meta.get('recanon_method')

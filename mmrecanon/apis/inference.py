@@ -18,7 +18,9 @@ Conventions:
   translated and pasted back, so every pixel outside the portrait boxes is bit-identical to the input.
 * Portrait boxes (returned as ``boxes``) are what recovery needs; they are not secret (they only say
   where people are, which the privacy-enhanced frame shows anyway).
-* No person → the frame is returned unchanged (a copy) with empty boxes and poses.
+* No person → :func:`anonymize_image` returns the frame unchanged (a copy) with empty boxes and poses;
+  :func:`desensitize_frame` is the fail-closed alternative (A(x) on the whole frame) the CLI applies by
+  default (``mmrecanon anonymize --if-nobody``).
 """
 import os.path as osp
 import re
@@ -28,18 +30,20 @@ from typing import Dict, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..models.recanon import ReCanon, to_uint8
+from ..models.recanon import ReCanon, to_pixels, to_uint8, to_unit
 from ..models.utils.keylock import NONCE_BYTES, KeyLockError, check_value, generate_nonce, verify_key
 from ..models.utils.portrait import square_boxes
 from ..runtime import load_config
 
 __all__ = ['MAX_SIDE', 'InputError', 'as_bgr_uint8', 'read_image', 'init_recanon', 'init_person_detector',
            'detect_people', 'estimate_poses', 'anonymize_image', 'recover_image', 'clip_boxes',
-           'checkpoint_has_recoverer', 'is_key_locked', 'check_key_use', 'KeyLockError', 'in_chunks']
+           'checkpoint_has_recoverer', 'is_key_locked', 'check_key_use', 'KeyLockError', 'in_chunks',
+           'desensitize_frame']
 
 # Longest image side accepted.  8192 px covers 8K video frames; beyond that one float32 copy of the
 # frame needs > 0.8 GB and the portraits (resized to ``portrait_size``) lose almost all detail anyway.
@@ -164,14 +168,18 @@ def _pose_input_size(cfg: Config) -> Optional[Tuple[int, int]]:
     return None
 
 
+# test-pipeline transforms that letter-box a frame for a bottom-up P (the first one found is used)
+LETTERBOX_TYPES = ('BottomupResize', 'YOLOLetterBox')
+
+
 def _bottomup_resize_cfg(cfg: Config) -> Optional[dict]:
     try:
         pipeline = cfg.test_dataloader.dataset.pipeline
     except AttributeError:
         return None
     for t in pipeline:
-        if str(t.get('type', '')).split('.')[-1] == 'BottomupResize':
-            return {k: v for k, v in dict(t).items() if k != 'type'}
+        if str(t.get('type', '')).split('.')[-1] in LETTERBOX_TYPES:
+            return dict(t)
     return None
 
 
@@ -313,18 +321,20 @@ def _frame_sample(model, img: np.ndarray):
 
 
 def _letterboxed(model, img: np.ndarray):
-    """The frame letter-boxed to P's input size with MMPose's ``BottomupResize`` + ``PackPoseInputs``."""
-    from mmpose.datasets.transforms import BottomupResize, PackPoseInputs
+    """The frame letter-boxed to P's input size as the test pipeline does it (``BottomupResize`` or
+    ``YOLOLetterBox``) + ``PackPoseInputs``."""
+    from mmpose.datasets.transforms import PackPoseInputs
+    from mmpose.registry import TRANSFORMS
     resize_cfg = dict(model.pose_resize_cfg or {})
     if not resize_cfg:
         if model.pose_input_size is None:
             raise ValueError('bottom-up P needs an input size: add BottomupResize to test_dataloader or '
                              'pose_codec=dict(input_size=...) to the config')
-        resize_cfg = dict(input_size=model.pose_input_size, pad_val=(114, 114, 114))
+        resize_cfg = dict(type='BottomupResize', input_size=model.pose_input_size, pad_val=(114, 114, 114))
     results = dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
     if model.dataset_meta:
         results['flip_indices'] = model.dataset_meta.get('flip_indices')
-    results = BottomupResize(**resize_cfg)(results)
+    results = TRANSFORMS.build(resize_cfg)(results)
     packed = PackPoseInputs(meta_keys=('ori_shape', 'img_shape', 'input_size', 'input_center',
                                        'input_scale', 'flip_indices'))(results)
     return packed['inputs'][None].float().to(_device(model)), packed['data_samples']
@@ -489,6 +499,26 @@ def anonymize_image(model, img: np.ndarray, boxes=None, score_thr: float = 0.3,
     if key is not None:
         out.update(nonces=[n.hex() for n in nonces], key_check=check_value(key))
     return out
+
+
+@torch.no_grad()
+def desensitize_frame(model, img: np.ndarray) -> np.ndarray:
+    """The conventional desensitizer A(x) on the *whole* frame, which is treated as one portrait.
+
+    The frame is resized (antialiased) so that its longer side is ``model.portrait_size``, A is applied
+    there and the result is resized back (bilinear) to the frame size; every pixel is replaced.  In frame
+    pixels A is therefore at least as strong as on the portrait of any person whose portrait box fits in
+    the frame.  Used when nobody was found, so that nobody missed by detection passes through; not
+    reversible (G_Y does not undo A) and no key is involved.
+    """
+    img = as_bgr_uint8(img)
+    h, w = img.shape[:2]
+    scale = model.portrait_size / max(h, w)
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    x = to_unit(_frame_tensor(model, img))
+    small = F.interpolate(x, size=size, mode='bilinear', align_corners=False, antialias=scale < 1)
+    y = F.interpolate(model.desensitizer(small), size=(h, w), mode='bilinear', align_corners=False)
+    return _to_uint8_image(to_pixels(y))
 
 
 def _portrait_boxes(boxes) -> Tensor:

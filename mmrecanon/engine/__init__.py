@@ -1,7 +1,8 @@
 from .distributed import ReCanonDistributedWrapper, all_reduce_grads
-from .hooks import TorchRNGStateHook
+from .hooks import TorchRNGStateHook, TrainTimeBudgetHook
 from .optim_constructor import PerNetworkOptimWrapperConstructor
 
 __all__ = [
-    'PerNetworkOptimWrapperConstructor', 'ReCanonDistributedWrapper', 'TorchRNGStateHook', 'all_reduce_grads'
+    'PerNetworkOptimWrapperConstructor', 'ReCanonDistributedWrapper', 'TorchRNGStateHook', 'TrainTimeBudgetHook',
+    'all_reduce_grads'
 ]

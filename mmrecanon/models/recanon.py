@@ -91,6 +91,12 @@ class ReCanon(BaseModel):
             ``models/utils/keylock.py``).  Training draws a random key per batch and a nonce per portrait;
             ``predict`` uses fixed test keys and adds the views ``recovered_wrongkey`` (G_Y unlocked with
             another key) and ``recovered_nokey`` (G_Y on y' as sent).
+        carrier (dict, optional): ``HaarCarrier`` config (not in the paper; ``models/utils/carrier.py``):
+            y' = A(x) + π(D(b·G_X(x))), a bounded carrier in the Haar detail bands only, scrambled by a
+            public (``keyed=False``) or secret (``keyed=True``: a key lock, as ``key_lock``) permutation.
+            Exclusive with ``key_lock``. None: y' = G_X(x) (the paper).
+        recover_residual (bool): x' = u + G_Y(u) for G_Y's input u (the unlocked y') instead of
+            x' = G_Y(u): G_Y learns what A(x) and the carrier removed, not the whole portrait.
     """
 
     def __init__(self,
@@ -114,6 +120,8 @@ class ReCanon(BaseModel):
                  zeroshot_pose_estimator: Optional[dict] = None,
                  zeroshot_checkpoint: Optional[str] = None,
                  key_lock: Optional[dict] = None,
+                 carrier: Optional[dict] = None,
+                 recover_residual: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -129,29 +137,42 @@ class ReCanon(BaseModel):
         self.portrait_size = int(portrait_size)
         self.portrait_margin = float(portrait_margin)
         self.pose_loss_weight = float(pose_loss_weight)
+        self.recover_residual = bool(recover_residual)
 
         self.pose_estimator = MODELS.build(pose_estimator)
         self.pose = PoseAdapter(self.pose_estimator, pose_mode, pose_codec)
         self.desensitizer = MODELS.build(desensitizer)
+        self.adversarial = False
         if method != 'conventional':
-            for name, cfg in dict(enhancer=enhancer, recoverer=recoverer, disc_enhanced=disc_enhanced,
-                                  disc_recovered=disc_recovered).items():
+            for name, cfg in dict(enhancer=enhancer, recoverer=recoverer).items():
                 if cfg is None:
                     raise ValueError(f"method={method!r} needs '{name}' in the model config")
+            if (disc_enhanced is None) != (disc_recovered is None):
+                raise ValueError('disc_enhanced and disc_recovered go together (both None: no GAN terms)')
             self.enhancer = MODELS.build(enhancer)
             self.recoverer = MODELS.build(recoverer)
-            self.disc_enhanced = MODELS.build(disc_enhanced)
-            self.disc_recovered = MODELS.build(disc_recovered)
-            self.gan_loss = MODELS.build(gan_loss)
+            # without discriminators the GAN terms L_DY, L_GX, L_GY, L_DX are left out (pix2pix's L1-only
+            # ablation): a scrambled carrier is noise D_Y would simply learn to reject
+            self.adversarial = disc_enhanced is not None
+            if self.adversarial:
+                self.disc_enhanced = MODELS.build(disc_enhanced)
+                self.disc_recovered = MODELS.build(disc_recovered)
+                self.gan_loss = MODELS.build(gan_loss)
             self.enhance_loss = MODELS.build(enhance_loss)
             self.consistency_loss = MODELS.build(consistency_loss)
         if method == 'frozen_pose':
             set_requires_grad(self.pose_estimator, False)
         self.key_lock = None
-        if key_lock is not None:
+        self.carrier = None
+        if key_lock is not None and carrier is not None:
+            raise ValueError('key_lock and carrier are exclusive (a keyed carrier is HaarCarrier(keyed=True))')
+        if (key_lock or carrier) is not None:
             if method == 'conventional':
-                raise ValueError("key_lock needs generators; method='conventional' has none")
-            self.key_lock = MODELS.build(key_lock)
+                raise ValueError("key_lock/carrier need generators; method='conventional' has none")
+            self.carrier = MODELS.build(key_lock or carrier)
+            # a keyed carrier is the key lock: recovery (and anonymization) need the key
+            if getattr(self.carrier, 'keyed', True):
+                self.key_lock = self.carrier
 
         self.zeroshot_checkpoint = zeroshot_checkpoint
         self.zeroshot_pose_estimator = None
@@ -213,18 +234,20 @@ class ReCanon(BaseModel):
                 nonces: Optional[Sequence[bytes]] = None) -> Tensor:
         """y' = G_X(x) for portraits in [-1, 1] (8-bit levels if ``quantize``), locked if ``key_lock``."""
         y = self.enhancer(x)
-        if self.key_lock is not None:
-            if keys is None:
+        if self.carrier is not None:
+            if self.key_lock is not None and keys is None:
                 raise ValueError('this model is key-locked: enhancing needs a key and a nonce per portrait')
-            y = self.key_lock.lock(y, self.desensitizer(x), keys, nonces).clamp(-1, 1)
+            y = self.carrier.lock(y, self.desensitizer(x), keys, nonces).clamp(-1, 1)
         return quantize_ste(y) if self.quantize else y
 
     def recover(self, y: Tensor, keys: Optional[Sequence[bytes]] = None,
                 nonces: Optional[Sequence[bytes]] = None) -> Tensor:
         """x' = G_Y(y') for privacy-enhanced portraits in [-1, 1] (unlocked with ``keys`` if key-locked;
         ``keys=None`` on a key-locked model feeds y' as it is: the absent-key case)."""
-        if self.key_lock is not None:
-            y = self.key_lock.unlock(y, keys, nonces)
+        if self.carrier is not None:
+            y = self.carrier.unlock(y, keys, nonces)
+        if self.recover_residual:
+            return (y + self.recoverer(y)).clamp(-1, 1)
         return self.recoverer(y)
 
     def translate(self, x: Tensor, keys: Optional[Sequence[bytes]] = None,
@@ -267,21 +290,27 @@ class ReCanon(BaseModel):
                          trans: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """Every term G_X, G_Y and P minimise, un-summed; D_Y and D_X are frozen while they judge."""
         y, r, a = trans['enhanced'], trans['recovered'], trans['conventional']
-        set_requires_grad(self.disc_enhanced, False)
-        set_requires_grad(self.disc_recovered, False)
-        try:
-            losses = dict(
-                loss_g_x=self.gan_loss(self.disc_enhanced(y, x), True),
-                loss_xy=self.enhance_loss(y, a),
-                loss_g_y=self.gan_loss(self.disc_recovered(r, y), True))
-        finally:
-            set_requires_grad(self.disc_enhanced, True)
-            set_requires_grad(self.disc_recovered, True)
+        losses = dict(loss_xy=self.enhance_loss(y, a))
+        if self.adversarial:
+            set_requires_grad(self.disc_enhanced, False)
+            set_requires_grad(self.disc_recovered, False)
+            try:
+                losses.update(loss_g_x=self.gan_loss(self.disc_enhanced(y, x), True),
+                              loss_g_y=self.gan_loss(self.disc_recovered(r, y), True))
+            finally:
+                set_requires_grad(self.disc_enhanced, True)
+                set_requires_grad(self.disc_recovered, True)
         cycle = r if self.cycle_order == 'text' else self.enhancer(self.recoverer(x))
         losses['loss_cons'] = self.consistency_loss(cycle, x)
-        losses.update(self._pose_losses(self.paste(imgs, y, boxes), data_samples, 'p'))
-        losses.update(self._pose_losses(self.paste(imgs, r, boxes), data_samples, 'r'))
+        if self.trains_pose_loss:
+            losses.update(self._pose_losses(self.paste(imgs, y, boxes), data_samples, 'p'))
+            losses.update(self._pose_losses(self.paste(imgs, r, boxes), data_samples, 'r'))
         return losses
+
+    @property
+    def trains_pose_loss(self) -> bool:
+        """λ3 = 0 leaves P out of training altogether (a portrait-only phase: G_X and G_Y, no P forward)."""
+        return self.pose_loss_weight > 0
 
     def loss(self, inputs: Tensor, data_samples: Sequence) -> Dict[str, Tensor]:
         """All loss terms of one batch (discriminator terms with detached generator outputs)."""
@@ -291,7 +320,8 @@ class ReCanon(BaseModel):
         if not self.has_generators:
             return self._pose_losses(self.paste(inputs, trans['conventional'], boxes), data_samples, 'a')
         losses = self.generator_losses(inputs, data_samples, x, boxes, trans)
-        losses.update(self.discriminator_losses(x, trans))
+        if self.adversarial:
+            losses.update(self.discriminator_losses(x, trans))
         return losses
 
     # ------------------------------------------------------------------ training
@@ -314,7 +344,7 @@ class ReCanon(BaseModel):
             trans = self.translate(x)
 
         log_vars = {}
-        if x.shape[0] > 0:
+        if x.shape[0] > 0 and self.adversarial:
             # 1. discriminators (generator outputs detached).
             for name, key in (('disc_enhanced', 'loss_d_y'), ('disc_recovered', 'loss_d_x')):
                 with optim_wrapper[name].optim_context(getattr(self, name)):
@@ -327,11 +357,13 @@ class ReCanon(BaseModel):
         with optim_wrapper['enhancer'].optim_context(self.enhancer):
             if x.shape[0] > 0:
                 g_losses = self.generator_losses(imgs, samples, x, boxes, trans)
-            else:  # no person in the batch: P still learns on the (unchanged) frames
+            elif self.trains_pose_loss:  # no person in the batch: P still learns on the (unchanged) frames
                 g_losses = self._pose_losses(imgs, samples, 'p')
+            else:  # nobody to train on
+                return log_vars
         parsed, g_log = self.parse_losses(g_losses)
         names = [n for n in GENERATOR_SIDE if n in optim_wrapper and
-                 (n != 'pose_estimator' or self.method == 'ours')]
+                 (n != 'pose_estimator' or (self.method == 'ours' and self.trains_pose_loss))]
         self._update([optim_wrapper[n] for n in names], parsed)
         log_vars.update(g_log)
         return log_vars

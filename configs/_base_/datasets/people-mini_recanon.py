@@ -15,7 +15,7 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='LoadImage'),
-    dict(type='BottomupResize', input_size=input_size, pad_val=(114, 114, 114)),
+    dict(type='YOLOLetterBox', input_size=input_size, pad_val=(114, 114, 114)),
     dict(type='PortraitBoxes', from_space='image'),
     dict(type='PackPoseInputs', meta_keys={{_base_.meta_keys}}),
 ]

@@ -1,9 +1,10 @@
 from .desensitize import (PersonDesensitizeBase, PersonGaussianBlur, PersonGaussianNoise,
                           PersonPixelate, desensitize_image, person_regions)
+from .letterbox import YOLOLetterBox
 from .portrait import PortraitBoxes
 
 __all__ = [
-    'PortraitBoxes',
+    'PortraitBoxes', 'YOLOLetterBox',
     'PersonDesensitizeBase', 'PersonGaussianBlur', 'PersonGaussianNoise', 'PersonPixelate',
     'desensitize_image', 'person_regions'
 ]

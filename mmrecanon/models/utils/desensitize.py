@@ -24,6 +24,7 @@ Strength parameter ``r`` of the paper, per kind:
   ``value_range`` it is scaled by ``value_range / 255`` (2.0 for [-1, 1] tensors).
 """
 import math
+from functools import lru_cache
 from typing import Optional, Tuple
 
 import torch
@@ -78,16 +79,24 @@ def gaussian_blur(x: Tensor, radius: float) -> Tensor:
         raise ValueError(f'blur radius must be a finite number >= 0, got {radius}')
     if radius == 0 or x.numel() == 0:
         return x.clone()
-    n, c, h, w = x.shape
-    k = gaussian_kernel1d(radius, dtype=x.dtype, device=x.device)
+    # separable: y = B_h · x · B_wᵀ with the (length × length) blur matrices (two batched matmuls are
+    # ~10× faster on a CPU than single-channel convolutions with 2⌈3σ⌉+1 taps)
+    rows = _blur_matrix(x.shape[-2], radius, x.dtype, x.device)
+    cols = _blur_matrix(x.shape[-1], radius, x.dtype, x.device)
+    return torch.matmul(torch.matmul(rows, x), cols.transpose(0, 1))
+
+
+@lru_cache(maxsize=32)
+def _blur_matrix(length: int, radius: float, dtype, device) -> Tensor:
+    """B (length × length): row i holds the Gaussian taps of output sample i with reflect-101 borders,
+    folded onto the input samples (``reflect101_index``), so ``B @ v`` is the padded 1-D convolution."""
+    k = gaussian_kernel1d(radius, dtype=torch.float64)
     pad = k.numel() // 2
-    y = x.reshape(n * c, 1, h, w)
-    # vertical pass then horizontal pass (separable)
-    y = y.index_select(2, reflect101_index(h, pad, x.device))
-    y = F.conv2d(y, k.view(1, 1, -1, 1))
-    y = y.index_select(3, reflect101_index(w, pad, x.device))
-    y = F.conv2d(y, k.view(1, 1, 1, -1))
-    return y.reshape(n, c, h, w)
+    src = reflect101_index(length, pad)
+    m = torch.zeros(length, length, dtype=torch.float64)
+    for i in range(length):
+        m[i].index_add_(0, src[i:i + 2 * pad + 1], k)
+    return m.to(dtype=dtype, device=device)
 
 
 def pixelate(x: Tensor, block: int) -> Tensor:

@@ -6,7 +6,7 @@ Outputs, per anchor point (cell centre of each stride-8/16/32 feature map):
 * class logit (1 class: person);
 * box as four side distances (left, top, right, bottom) from the anchor, each a distribution over
   ``reg_max`` bins (distribution focal loss); distance = sum_i i * softmax(logits)_i strides;
-* K keypoints ``(x, y) = anchor + 2 * stride * offset`` (the x2 range scale is YOLOv8's);
+* K keypoints ``(x, y) = anchor - stride / 2 + 2 * stride * offset`` (YOLOv8's decoding);
 * K keypoint-visibility logits.
 
 Training targets come from MMPose's ``GenerateTarget(encoder=dict(type=
@@ -212,9 +212,14 @@ class YOLOv8PoseHead(BaseHead):
         return torch.cat([xy - ltrb[..., :2], xy + ltrb[..., 2:]], dim=-1)
 
     def decode_keypoints(self, offsets: Tensor, priors: Tensor) -> Tensor:
-        """(B, N, 2K) offsets + (N, 4) priors -> (B, N, K, 2) keypoints in pixels."""
+        """(B, N, 2K) offsets + (N, 4) priors -> (B, N, K, 2) keypoints in pixels.
+
+        YOLOv8-pose's decoding: ``(2 * offset + cell index) * stride``, i.e. measured from the cell's
+        top-left corner (the prior, at the cell centre, minus half a stride), so that Ultralytics
+        weights (``mmrecanon/models/yolo/convert.py``) keep their meaning."""
         offsets = offsets.reshape(*offsets.shape[:-1], self.num_keypoints, 2)
-        return priors[:, None, :2] + offsets * 2.0 * priors[:, None, 2:]
+        stride = priors[:, None, 2:]
+        return priors[:, None, :2] - 0.5 * stride + offsets * 2.0 * stride
 
     def _decode_all(self, feats) -> Dict[str, Tensor]:
         cls_scores, bbox_dists, kpt_offsets, kpt_vis = self.forward_maps(feats)
