@@ -44,6 +44,9 @@ def _public_scramble(size: int) -> Tuple[Tensor, Tensor]:
 class HaarCarrier(KeyedCarrier):
     """Bounded carrier in the Haar detail bands, scrambled publicly or with a key (module docstring).
 
+    ``unlock`` is :class:`KeyedCarrier`'s (a keyed carrier without ``keys`` gives y' as it is); only the
+    scramble and ``lock`` (A(x) + carrier instead of A(x)'s low band + carrier) differ.
+
     Args:
         bound (float): b, the carrier's amplitude before the Haar split ([-1, 1] units).
         keyed (bool): secret per-portrait scramble (a key lock: keys and nonces needed) or the public one.
@@ -58,7 +61,7 @@ class HaarCarrier(KeyedCarrier):
 
     def _scramble(self, n: int, size: int, keys: Optional[Sequence[bytes]], nonces, device):
         if self.keyed:
-            return self._index(keys, nonces, size, device)
+            return super()._scramble(n, size, keys, nonces, device)
         perm, sign = _public_scramble(size)
         return perm.to(device).expand(n, -1), sign.to(device).expand(n, -1)
 
@@ -72,16 +75,6 @@ class HaarCarrier(KeyedCarrier):
         scrambled = torch.gather(flat, 1, perm) * sign.to(flat)
         zero_low = torch.zeros_like(a[:, :, ::2, ::2])
         return a + ihaar2d(zero_low, scrambled.view_as(details))
-
-    def unlock(self, y: Tensor, keys=None, nonces=None) -> Tensor:
-        """y' → G_Y's input; a keyed carrier without ``keys`` gives y' as it is (the absent key)."""
-        if y.shape[0] == 0 or (self.keyed and keys is None):
-            return y
-        low, details = haar2d(y)
-        flat = details.flatten(1)
-        perm, sign = self._scramble(flat.shape[0], flat.shape[1], keys, nonces, y.device)
-        restored = torch.empty_like(flat).scatter(1, perm, flat * sign.to(flat))
-        return ihaar2d(low, restored.view_as(details))
 
 
 __all__ = ['HaarCarrier', 'PUBLIC_KEY', 'PUBLIC_NONCE']

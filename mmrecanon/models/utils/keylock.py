@@ -138,6 +138,8 @@ class KeyedCarrier(BaseModule):
     as it is.
     """
 
+    keyed = True  # recovery needs the key (HaarCarrier(keyed=False) uses a public scramble)
+
     def __init__(self, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self._last = None  # (keys, nonces, size, device) → index of the last call: unlock after lock reuses it
@@ -162,12 +164,16 @@ class KeyedCarrier(BaseModule):
         scrambled = torch.gather(flat, 1, perm) * sign.to(flat)
         return ihaar2d(low, scrambled.view_as(details))
 
-    def unlock(self, y: Tensor, keys, nonces) -> Tensor:
-        if keys is None or y.shape[0] == 0:
+    def _scramble(self, n: int, size: int, keys, nonces, device) -> Tuple[Tensor, Tensor]:
+        """Permutation and signs (n × size) of the portraits' detail coefficients."""
+        return self._index(keys, nonces, size, device)
+
+    def unlock(self, y: Tensor, keys=None, nonces=None) -> Tensor:
+        if (keys is None and self.keyed) or y.shape[0] == 0:
             return y
         low, details = haar2d(y)
         flat = details.flatten(1)
-        perm, sign = self._index(keys, nonces, flat.shape[1], y.device)
+        perm, sign = self._scramble(flat.shape[0], flat.shape[1], keys, nonces, y.device)
         restored = torch.empty_like(flat).scatter(1, perm, flat * sign.to(flat))
         return ihaar2d(low, restored.view_as(details))
 
