@@ -14,6 +14,7 @@
 * numpy >= 2.3 no longer converts 1-element arrays with ``int()``; MMPose 1.3.2's OpenCV visualizer passes
   the keypoint radius as a 1-element array to ``draw_circles`` and fails, so it is passed as a scalar.
 """
+import contextlib
 import functools
 import os
 import warnings
@@ -84,6 +85,23 @@ def _patch_cpu_distributed() -> None:
 
     init_dist_pytorch._mmrecanon_patched = True
     dist_utils._init_dist_pytorch = init_dist_pytorch
+
+
+@contextlib.contextmanager
+def library_notices_off():
+    """Hide, around one call, the notices the pinned libraries print there; ``MMRECANON_DEBUG=1`` shows them.
+
+    torch.load's "forcing weights_only=False" notice (the environment variable is ours, see above) and
+    torch.meshgrid's indexing notice (MMPose's ``MlvlPointGenerator``, which P's head uses for its priors).
+    """
+    from .io.jobs import debug
+    if debug():
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message=f'Environment variable {WEIGHTS_ONLY_ENV} detected')
+        warnings.filterwarnings('ignore', message='torch.meshgrid: in an upcoming release')
+        yield
 
 
 def apply() -> None:

@@ -11,20 +11,12 @@ from mmpose.registry import HOOKS
 from mmpose.structures import PoseDataSample
 from mmpose.visualization import PoseLocalVisualizer
 
+from .models.utils.input_space import image_to_input_space
+
 __all__ = ["ReCanonVisualizationHook", "draw_panel", "sample_panel"]
 
 VIEW_TITLES = dict(original='original', conventional='A(x)', enhanced="privacy-enhanced G_X(x)",
                    recovered="recovered G_Y(y')")
-
-
-def image_to_input_space(coords: np.ndarray, metainfo: dict) -> np.ndarray:
-    """Inverse of the ``BottomupResize`` mapping (original image → model-input space)."""
-    if 'input_center' not in metainfo:
-        return coords
-    size = np.asarray(metainfo['input_size'], np.float32)
-    center = np.asarray(metainfo['input_center'], np.float32)
-    scale = np.asarray(metainfo['input_scale'], np.float32)
-    return (coords - center + 0.5 * scale) / scale * size
 
 
 def _visualizer(dataset_meta: Optional[dict], visualizer=None):

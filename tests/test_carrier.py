@@ -167,10 +167,17 @@ def test_time_budget_hook_stops_with_a_checkpoint(tmp_path):
     hook.before_train_epoch(runner)
     hook.after_train_epoch(runner)
     assert runner.train_loop.stop_training and saved == ['epoch_5.pth']
+    # a plain --resume continues from the hook's checkpoint
+    assert (tmp_path / 'last_checkpoint').read_text() == str(tmp_path / 'epoch_5.pth')
     ckpt = {'meta': {}}
     hook.before_save_checkpoint(runner, ckpt)
     other = TrainTimeBudgetHook(minutes=1)
+    runner._resume = True  # resuming continues the budget ...
     other.after_load_checkpoint(runner, ckpt)
     assert other.elapsed_s == hook.elapsed_s and other.clock == 'process'
+    fresh = TrainTimeBudgetHook(minutes=1)
+    runner._resume = False  # ... starting from another run's weights (load_from) does not
+    fresh.after_load_checkpoint(runner, ckpt)
+    assert fresh.elapsed_s == 0.0
     with pytest.raises(ValueError):
         TrainTimeBudgetHook(minutes=1, clock='gpu')

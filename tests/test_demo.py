@@ -15,7 +15,7 @@ import demo  # noqa: E402
 import make_demo_checkpoint  # noqa: E402
 
 
-def test_slim_checkpoint_keeps_generators_and_p_in_fp16(tmp_path):
+def test_slim_checkpoint_keeps_the_generators_in_fp16_and_p_only_on_request(tmp_path):
     from mmpose.registry import MODELS
     from mmrecanon.apis import init_recanon
     cfg = Config.fromfile('tests/configs/recanon_tiny.py')
@@ -28,11 +28,20 @@ def test_slim_checkpoint_keeps_generators_and_p_in_fp16(tmp_path):
     slim = torch.load(out, map_location='cpu')
     assert set(slim) == {'state_dict', 'meta'} and slim['meta']['mmrecanon_demo_asset']
     prefixes = {k.split('.')[0] for k in slim['state_dict']}
-    assert prefixes == {'enhancer', 'recoverer', 'pose_estimator'}
+    assert prefixes == {'enhancer', 'recoverer'}  # P (AGPL-3.0 once fine-tuned from YOLOv8) is left out
     assert all(v.dtype == torch.float16 for v in slim['state_dict'].values() if v.is_floating_point())
     cfg_file = tmp_path / 'cfg.py'
     cfg.dump(str(cfg_file))
-    loaded = init_recanon(str(cfg_file), str(out))
+    with pytest.raises(ValueError, match='missing'):  # without P's weights the model is incomplete ...
+        init_recanon(str(cfg_file), str(out))
+    pose = tmp_path / 'pose.pth'  # ... which come from their own file (the converter's output)
+    torch.save(dict(state_dict=model.pose_estimator.state_dict()), pose)
+    loaded = init_recanon(str(cfg_file), str(out), pose_checkpoint=str(pose))
+    for k, v in loaded.pose_estimator.state_dict().items():
+        assert torch.equal(v, model.pose_estimator.state_dict()[k]), k
+    with_pose = tmp_path / 'demo_p.pth'
+    make_demo_checkpoint.main([str(full), '--out', str(with_pose), '--with-pose'])
+    assert 'pose_estimator' in {k.split('.')[0] for k in torch.load(with_pose)['state_dict']}
     assert loaded.can_recover
     w = model.enhancer.state_dict()
     for k, v in loaded.enhancer.state_dict().items():

@@ -415,3 +415,20 @@ def test_ffv1_mp4_output_is_lossless_outside_the_portraits(env, model, tiny_coco
         frame, written = cap_in.read()[1], cap_out.read()[1]
         expected = anonymize_image(model, frame, [[40, 10, 90, 90]])['enhanced']
         assert np.array_equal(written, expected)  # every pixel as computed: background bit-identical
+
+
+def test_test_py_pose_checkpoint_replaces_p_only(tmp_path):
+    """tools/test.py --pose-checkpoint: G_X/G_Y of one run with another P (the converter's output)."""
+    test_py = tool('test')
+    own = {'enhancer.w': torch.ones(2), 'recoverer.w': torch.full((2, ), 2.), 'pose_estimator.a': torch.zeros(3)}
+    pose = tmp_path / 'p.pth'
+    torch.save(dict(state_dict={'a': torch.full((3, ), 7.), 'b': torch.ones(1)}), pose)  # standalone P keys
+    args = type('Args', (), dict(pose_checkpoint=str(pose), work_dir=str(tmp_path / 'w'), config='c.py'))()
+    merged = test_py.with_pose(args, own, {'epoch': 3})
+    meta, sd = test_py.read_checkpoint(merged)
+    assert set(sd) == {'enhancer.w', 'recoverer.w', 'pose_estimator.a', 'pose_estimator.b'}
+    assert torch.equal(sd['pose_estimator.a'], torch.full((3, ), 7.)) and torch.equal(sd['recoverer.w'], own['recoverer.w'])
+    assert meta['epoch'] == 3 and meta['pose_checkpoint'] == str(pose)
+    args.pose_checkpoint = str(tmp_path / 'missing.pth')
+    with pytest.raises(SystemExit):
+        test_py.with_pose(args, own, {})

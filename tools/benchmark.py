@@ -76,6 +76,10 @@ def parse_args(argv=None):
     p.add_argument('--max-seconds', type=float,
                    help='time budget per measurement after warm-up (default 15, quick 2)')
     p.add_argument('--note', default='', help='free text added to the Markdown report')
+    p.add_argument('--camera', metavar='CONFIG',
+                   help='only the camera: a ReCanon config (with --checkpoint) anonymizes the two-person '
+                        '640x480 frame through the inference API; writes results/benchmark-camera.json/.md')
+    p.add_argument('--checkpoint', help='weights for --camera (default: random; speed does not depend on them)')
     return p.parse_args(argv)
 
 
@@ -409,6 +413,49 @@ def bench_end_to_end(name, size, width, module, onnx_file, args) -> List[Dict]:
     return rows
 
 
+def bench_camera(args) -> Dict:
+    """The camera's job on the two-person 640x480 frame, through ``mmrecanon.apis.anonymize_image``.
+
+    Rows: the given person boxes (a detector upstream), and P finding the people itself (P letter-boxes
+    the frame to its input size); native-resolution models tile every person at the frame's resolution.
+    """
+    import numpy as np
+
+    from mmrecanon.apis import anonymize_image, init_recanon
+    from mmrecanon.models.utils.tiles import native_regions, region_tiles
+    frame, boxes = frame_with_two_people()
+    model = init_recanon(args.camera, args.checkpoint)
+    native = bool(getattr(model, 'native_resolution', False))
+    rows = []
+    for label, kw in (('G_X on the given person boxes', dict(boxes=boxes, estimate=False)),
+                      ('P finds the people, then G_X', dict())):
+        m = measure(lambda: anonymize_image(model, frame, **kw), args.warmup, args.repeats, args.max_seconds)
+        rows.append(dict(pipeline=label, frames_s=1 / m['median_s'], ms=1e3 * m['median_s']))
+    regions, _ = native_regions(boxes, frame.shape[:2], model.portrait_margin, model.portrait_size)
+    tiles = sum(len(region_tiles(r, model.portrait_size)) for r in regions) if native else len(boxes)
+    return dict(config=args.camera, checkpoint=args.checkpoint, native_resolution=native,
+                portrait_size=model.portrait_size, frame=list(frame.shape), person_boxes=boxes.tolist(),
+                regions=regions.tolist() if native else None, tiles=int(tiles), rows=rows,
+                fps_target=FPS_TARGET, fps_met=bool(rows[0]['frames_s'] >= FPS_TARGET),
+                np_version=np.__version__)
+
+
+def camera_report(res: Dict) -> str:
+    m, load = res['machine'], res['load_average']
+    lines = ['# Camera speed: a 640x480 frame with two people, through the inference API', '',
+             f"Command: `{res['command']}` ({res['date']})", '',
+             f"Machine: {m['cpu']}, {m['usable_cpus']} usable cores, torch {m['torch']} "
+             f"(threads {m['torch_threads']}). Load average (1 min) before / after: {load['before'][0]:.2f} / "
+             f"{load['after'][0]:.2f}.", '',
+             f"Model: `{res['config']}` ({'native resolution: ' + str(res['tiles']) + ' tiles of ' + str(res['portrait_size']) + ' px' if res['native_resolution'] else str(res['tiles']) + ' portraits of ' + str(res['portrait_size']) + ' px'}); "
+             f"weights: {res['checkpoint'] or 'random (speed does not depend on them)'}.", '',
+             '| pipeline | frames/s | ms/frame |', '|---|---|---|']
+    lines += [f"| {r['pipeline']} | {fmt(r['frames_s'])} | {fmt(r['ms'])} |" for r in res['rows']]
+    lines += ['', f"Target >= {FPS_TARGET:.0f} frames/s with the person boxes given: "
+              f"{'met' if res['fps_met'] else 'not met'}."]
+    return '\n'.join(lines) + '\n'
+
+
 # ----------------------------------------------------------------------------- report
 def fmt(v, nd=1):
     if v is None:
@@ -542,6 +589,22 @@ def main(argv=None) -> int:
     from mmengine.logging import MMLogger
     MMLogger.get_instance('mmengine').setLevel('WARNING')  # silence the export log lines
     info = machine_info(threads)
+    if args.camera:
+        load_before = os.getloadavg()
+        cli = argv if argv is not None else sys.argv[1:]
+        res = bench_camera(args)
+        res.update(command=shlex.join(['python', 'tools/benchmark.py'] + list(cli)), machine=info,
+                   date=datetime.datetime.now().isoformat(timespec='seconds'),
+                   load_average=dict(before=list(load_before), after=list(os.getloadavg())))
+        out = args.out or osp.join(REPO_ROOT, 'results', 'benchmark-camera.json')
+        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        with open(out, 'w') as f:
+            json.dump(res, f, indent=1)
+        report = camera_report(res)
+        with open(osp.splitext(out)[0] + '.md', 'w') as f:
+            f.write(report)
+        print(report)
+        return 0
     print(f"threads: torch {info['torch_threads']} (inter-op {info['torch_interop_threads']}), "
           f"ORT intra-op {threads}, cv2 {info['cv2_threads']}; CPU {info['cpu']}, "
           f"{info['usable_cpus']} cores", flush=True)

@@ -4,12 +4,19 @@
 
 No arguments, no downloads.  It loads the shipped demo checkpoint (``mmrecanon/demo_assets/``, trained by
 this project on people-mini, see README) — or ``--checkpoint`` — and, if neither exists, falls back to a
-smoke that trains the CPU joint model (configs/cpu/recanon_blur_mmpose-tiny.py) for ``--iters``
-iterations on ../shared/data/mmpose-tiny.  On scikit-image's public-domain photos of people (astronaut
-Eileen Collins, the cameraman) with their person boxes given below, it runs A(x), G_X and G_Y, pastes the
-portraits back, estimates poses on the privacy-enhanced photo with P, and writes:
-  outputs/demo/<name>.png   original | A(x) | privacy-enhanced (with P's keypoints) | recovered
-  outputs/demo/metrics.json PSNR/SSIM (scikit-image, Wang et al. settings) of each view vs the original
+smoke that trains the CPU joint model (configs/cpu/recanon_blur_mmpose-tiny.py) for ``--iters`` iterations
+on ../shared/data/mmpose-tiny.
+
+For a checkpoint without P (make_demo_checkpoint.py's default: G_X/G_Y only), P is the COCO-pretrained
+YOLOv8n-pose converted by this project's converter (AGPL-3.0 weights, so they are not shipped): the demo uses ``work_dirs/pretrained/yolov8n-pose_coco_fused.pth`` and makes
+it from ``../shared/weights/yolov8n-pose-coco/`` (13 s) when it is missing; without either, no keypoints are drawn.
+
+On scikit-image's public-domain photos of people (astronaut Eileen Collins, the cameraman) with their
+person boxes given below, it runs A(x), G_X and G_Y, pastes the people back, estimates poses with P on
+the original, the privacy-enhanced and the recovered photo, and writes:
+  outputs/demo/<name>.png   original | A(x) | privacy-enhanced | recovered, P's keypoints on each
+  outputs/demo/metrics.json PSNR/SSIM (scikit-image, Wang et al. settings) of each view vs the original,
+                            inside the anonymized region, and how many people P finds in each view
 """
 import argparse
 import json
@@ -27,8 +34,14 @@ from mmrecanon.runtime import fail  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/cpu/recanon_blur_mmpose-tiny.py'
+# The shipped asset is still the paper-design joint model of 2026-11-22 (it holds its own P, trained from
+# scratch: no AGPL weights). The native-resolution carrier model replaces it once a full-length run is
+# shipped (results/recovery.md); make_demo_checkpoint.py writes G_X/G_Y only, and P comes from POSE below.
 ASSET = 'mmrecanon/demo_assets/recanon_blur_people-mini.pth'
 ASSET_CONFIG = 'configs/cpu/recanon_blur_people-mini.py'
+# P: the converter's output (the path the configs' `pretrained_pose` names) and where it is made from
+POSE = 'work_dirs/pretrained/yolov8n-pose_coco_fused.pth'
+POSE_SOURCE = '../shared/weights/yolov8n-pose-coco/yolov8n-pose_fused_float.npz'
 # Person boxes (x1, y1, x2, y2) in the scikit-image photos, set by hand (no detector is trained yet).
 SAMPLES = {
     'astronaut': ('astronaut', [[130, 20, 470, 512]]),
@@ -58,6 +71,28 @@ def train_smoke(iters: int, work_dir: str) -> str:
     return osp.join(work_dir, f'iter_{iters}.pth')
 
 
+def has_pose(checkpoint: str) -> bool:
+    """Whether a ReCanon checkpoint holds P's weights (the demo asset does not)."""
+    import torch
+    try:
+        state = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    except Exception:  # noqa: BLE001 - unreadable: init_recanon reports it in one line
+        return True
+    from mmrecanon.io.checkpoint import POSE, has_part
+    return has_part(state.get('state_dict', state), POSE)
+
+
+def pose_weights():
+    """The converted COCO-pretrained P (made from ``POSE_SOURCE`` if missing), or None."""
+    if not osp.isfile(POSE) and osp.isfile(POSE_SOURCE):
+        sys.path.insert(0, osp.join(ROOT, 'tools', 'model_converters'))
+        import yolov8_pose_to_mmrecanon
+        print(f'converting the COCO-pretrained P (AGPL-3.0) into {POSE} ...')
+        if yolov8_pose_to_mmrecanon.main([POSE_SOURCE, POSE]) != 0:
+            return None
+    return POSE if osp.isfile(POSE) else None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--checkpoint', help='a ReCanon checkpoint to use instead of the shipped one')
@@ -68,7 +103,7 @@ def main(argv=None):
 
     import cv2
 
-    from mmrecanon.apis import anonymize_image, init_recanon, recover_image
+    from mmrecanon.apis import anonymize_image, estimate_poses, init_recanon, recover_image
     from mmrecanon.evaluation import PortraitQualityMetric as Q  # the metric's PSNR/SSIM settings
     from mmrecanon.models.utils.portrait import portrait_mask
     from mmrecanon.visualization import draw_panel
@@ -85,14 +120,20 @@ def main(argv=None):
         if not osp.isdir('../shared/data/mmpose-tiny'):
             fail('no demo checkpoint shipped and ../shared/data/mmpose-tiny is missing; pass --checkpoint')
         ckpt, config = train_smoke(args.iters, osp.join(args.out, 'train')), CONFIG
+    pose, with_pose = None, True
+    if not has_pose(ckpt):  # the asset holds G_X and G_Y only (P's weights are AGPL-3.0)
+        pose = pose_weights()
+        if pose is None:
+            print(f'no P weights ({POSE} or {POSE_SOURCE}): poses are not estimated')
+            with_pose = False
     try:
-        model = init_recanon(config, ckpt)
+        model = init_recanon(config, ckpt, pose_checkpoint=pose)
     except (FileNotFoundError, ValueError) as e:
         fail(e)
 
-    metrics = {'config': config, 'checkpoint': ckpt, 'images': {}}
+    metrics = {'config': config, 'checkpoint': ckpt, 'pose_checkpoint': pose, 'images': {}}
     for name, (img, boxes) in load_samples().items():
-        anon = anonymize_image(model, img, boxes=boxes)
+        anon = anonymize_image(model, img, boxes=boxes, estimate=with_pose)
         rec = recover_image(model, anon['enhanced'], anon['boxes'])
         conv = anonymize_image(model, img, boxes=boxes, use_desensitizer=True)['enhanced']
         mask = portrait_mask(img.shape[:2], torch.as_tensor(np.asarray(anon['boxes']), dtype=torch.float32)).numpy()
@@ -104,9 +145,13 @@ def main(argv=None):
             row[f'psnr_o_{view}'] = Q.psnr(img[crop], im[crop])
             row[f'ssim_o_{view}'] = Q.ssim(img[crop], im[crop])
         metrics['images'][name] = row
-        row['people_with_pose'] = int(len(anon['poses']))
+        poses = {}
+        if with_pose:
+            poses = dict(original=estimate_poses(model, img, boxes), enhanced=anon['poses'],
+                         recovered=estimate_poses(model, rec, boxes))
+            row.update({f'people_found_{v}': int(len(p)) for v, p in poses.items()})
         panel = draw_panel(dict(original=img, conventional=conv, enhanced=anon['enhanced'], recovered=rec),
-                           dict(enhanced=anon['poses']), model.dataset_meta)
+                           poses, model.dataset_meta)
         path = osp.join(args.out, f'{name}.png')
         cv2.imwrite(path, panel) or fail(f'cannot write {path}')
         print(f'{name}: ' + '  '.join(f'{k}={v:.2f}' if isinstance(v, float) else f'{k}={v}'

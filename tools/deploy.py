@@ -142,7 +142,8 @@ def standalone_pose_config(model_cfg, input_shape: Sequence[int]):
         model=pose,
         codec=dict(type='YOLOXPoseAnnotationProcessor', input_size=size),
         test_dataloader=dict(dataset=dict(type='CocoDataset', pipeline=pipeline))))
-    return cfg, 'pose_estimator.'
+    from mmrecanon.io.checkpoint import POSE
+    return cfg, POSE
 
 
 def _pose_checkpoint(checkpoint: str, prefix: str, work_dir: str) -> str:

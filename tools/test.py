@@ -40,6 +40,9 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='directory for logs, tables.md and tables.json')
     parser.add_argument('--out-json', help='also write the tables.json content to this file')
+    parser.add_argument('--pose-checkpoint',
+                        help="P's weights from their own file (e.g. the YOLOv8 converter's output), replacing "
+                             "the checkpoint's P: G_X/G_Y of one run tested with another P")
     parser.add_argument(
         '--method',
         choices=['ours', 'conventional'],
@@ -87,11 +90,6 @@ def import_mmrecanon():
     return mmrecanon
 
 
-# weights a checkpoint may lack: the zero-shot P comes from its own pre-trained init; testing does not use
-# the discriminators (the same prefixes mmrecanon.apis.inference ignores)
-OPTIONAL_PREFIXES = ('zeroshot_pose_estimator.', 'disc_enhanced.', 'disc_recovered.')
-
-
 def read_checkpoint(path: str):
     """``(meta, state_dict)`` of an MMEngine checkpoint (meta empty if it has none)."""
     import torch
@@ -99,16 +97,21 @@ def read_checkpoint(path: str):
         checkpoint = torch.load(path, map_location='cpu', weights_only=False)
     except Exception as e:  # noqa: BLE001 - report any unreadable file in one line
         fail(f'cannot read checkpoint {path}: {type(e).__name__}: {e}'.splitlines()[0])
-    sd = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
-    if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+    from mmrecanon.io.checkpoint import state_dict_of
+    try:
+        sd = state_dict_of(checkpoint)
+    except ValueError:
         fail(f'{path} is not a model checkpoint (no state_dict of tensors in it)')
     meta = checkpoint.get('meta')
-    return (meta if isinstance(meta, dict) else {}), {k[7:] if k.startswith('module.') else k: v
-                                                      for k, v in sd.items()}
+    return (meta if isinstance(meta, dict) else {}), sd
 
 
 def checkpoint_mismatch(own: dict, sd: dict) -> list:
-    """What keeps ``sd`` (checkpoint) from fitting ``own`` (the model's state_dict): [] when it fits."""
+    """What keeps ``sd`` (checkpoint) from fitting ``own`` (the model's state_dict): [] when it fits.
+
+    A checkpoint may lack the weights inference ignores: the zero-shot P comes from its own pre-trained
+    init, and testing does not use the discriminators."""
+    from mmrecanon.io.checkpoint import TRAINING_ONLY as OPTIONAL_PREFIXES
     missing = sorted(k for k in own if k not in sd and not k.startswith(OPTIONAL_PREFIXES))
     unexpected = sorted(k for k in sd if k not in own and not k.startswith(OPTIONAL_PREFIXES))
     shape = sorted(k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)
@@ -131,6 +134,24 @@ def check_checkpoint(model, sd: dict, meta: dict, checkpoint: str, config: str) 
                 'full checkpoint')
     fail(f'checkpoint {checkpoint} does not fit the model of {config}: {", ".join(problems)}{hint}; '
          'nothing was tested')
+
+
+def with_pose(args, state_dict: dict, meta: dict) -> str:
+    """The checkpoint with P replaced by ``--pose-checkpoint``'s, written into the work dir; its path."""
+    import torch
+
+    from mmrecanon.io.checkpoint import POSE, part
+    if not osp.isfile(args.pose_checkpoint):
+        fail(f'pose checkpoint file not found: {args.pose_checkpoint}')
+    _, pose = read_checkpoint(args.pose_checkpoint)
+    pose = part(pose, POSE) or pose  # a ReCanon checkpoint's P, or a standalone P
+    merged = {k: v for k, v in state_dict.items() if not k.startswith(POSE)}
+    merged.update({POSE + k: v for k, v in pose.items()})
+    work_dir = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, 'checkpoint_with_pose.pth')
+    torch.save(dict(state_dict=merged, meta=dict(meta, pose_checkpoint=osp.abspath(args.pose_checkpoint))), path)
+    return path
 
 
 def to_jsonable(obj):
@@ -189,9 +210,13 @@ def main(argv=None):
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
     meta, state_dict = read_checkpoint(args.checkpoint)
+    checkpoint = args.checkpoint
+    if args.pose_checkpoint:
+        checkpoint = with_pose(args, state_dict, meta)
+        meta, state_dict = read_checkpoint(checkpoint)
     try:
         runner = build_runner(args.config, work_dir=args.work_dir, cfg_options=cfg_options,
-                              launcher=args.launcher, load_from=args.checkpoint)
+                              launcher=args.launcher, load_from=checkpoint)
     except (FileNotFoundError, ValueError, KeyError) as e:
         fail(f'cannot build the model of {args.config}: {e.args[0] if e.args else type(e).__name__}')
     check_checkpoint(runner.model, state_dict, meta, args.checkpoint, args.config)
@@ -216,6 +241,7 @@ def main(argv=None):
         'config': osp.abspath(args.config),
         'config_name': osp.splitext(osp.basename(args.config))[0],
         'checkpoint': osp.abspath(args.checkpoint),
+        'pose_checkpoint': osp.abspath(args.pose_checkpoint) if args.pose_checkpoint else None,
         'work_dir': osp.abspath(runner.work_dir),
         'time': datetime.datetime.now().isoformat(timespec='seconds'),
         'method': method,

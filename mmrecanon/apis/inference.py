@@ -16,6 +16,10 @@ Conventions:
   dropped.  Each person's portrait box is the square ``square_boxes(box, model.portrait_margin)``; the
   portrait is cut from the frame at its *full* resolution, resized to ``model.portrait_size``,
   translated and pasted back, so every pixel outside the portrait boxes is bit-identical to the input.
+* Models with ``native_resolution=True`` do not resample anybody: each person's region (box × margin on
+  whole pixels, overlapping regions merged) is cut into ``portrait_size`` tiles at the frame's own
+  resolution, with A at the person's scale (``models/utils/tiles.py``); ``boxes`` are then those integer
+  regions, and a key-locked model derives one nonce per tile from its region's nonce.
 * Portrait boxes (returned as ``boxes``) are what recovery needs; they are not secret (they only say
   where people are, which the privacy-enhanced frame shows anyway).
 * No person → :func:`anonymize_image` returns the frame unchanged (a copy) with empty boxes and poses;
@@ -23,7 +27,6 @@ Conventions:
   default (``mmrecanon anonymize --if-nobody``).
 """
 import os.path as osp
-import re
 import warnings
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -36,14 +39,20 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..models.recanon import ReCanon, to_pixels, to_uint8, to_unit
-from ..models.utils.keylock import NONCE_BYTES, KeyLockError, check_value, generate_nonce, verify_key
+from ..models.utils.keylock import (NONCE_BYTES, KeyLockError, check_value, generate_nonce, tile_nonce,
+                                     verify_key)
 from ..models.utils.portrait import square_boxes
+from ..models.utils.tiles import cut_tiles, native_regions, put_tiles, region_tiles
+from ..compat import library_notices_off
+from ..io.checkpoint import POSE as _POSE
+from ..io.checkpoint import RECOVERER as _RECOVERER
+from ..io.checkpoint import TRAINING_ONLY, has_part, state_dict_of
 from ..runtime import load_config
 
 __all__ = ['MAX_SIDE', 'InputError', 'as_bgr_uint8', 'read_image', 'init_recanon', 'init_person_detector',
            'detect_people', 'estimate_poses', 'anonymize_image', 'recover_image', 'clip_boxes',
            'checkpoint_has_recoverer', 'is_key_locked', 'check_key_use', 'KeyLockError', 'in_chunks',
-           'desensitize_frame']
+           'desensitize_frame', 'recover_without_key']
 
 # Longest image side accepted.  8192 px covers 8K video frames; beyond that one float32 copy of the
 # frame needs > 0.8 GB and the portraits (resized to ``portrait_size``) lose almost all detail anyway.
@@ -51,8 +60,7 @@ MAX_SIDE = 8192
 # Portraits translated per forward pass (bounds memory on frames with many people).
 CHUNK = 16
 # Parameters of these sub-networks are not needed for inference (discriminators, zero-shot P).
-_UNUSED_PREFIXES = ('disc_enhanced.', 'disc_recovered.', 'zeroshot_pose_estimator.')
-_RECOVERER = 'recoverer.'
+_UNUSED_PREFIXES = TRAINING_ONLY
 
 
 class InputError(ValueError):
@@ -130,23 +138,19 @@ def read_image(path: str, max_side: int = MAX_SIDE) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------- model
 def checkpoint_has_recoverer(state_dict: dict) -> bool:
-    return any(k.startswith(_RECOVERER) for k in state_dict)
+    return has_part(state_dict, _RECOVERER)
 
 
-def _state_dict(checkpoint) -> dict:
-    sd = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
-    if not isinstance(sd, dict) or not all(isinstance(v, Tensor) for v in sd.values()):
-        raise ValueError('no state_dict of tensors in it')
-    return {re.sub(r'^module\.', '', k): v for k, v in sd.items()}
 
+def _check_keys(model: ReCanon, sd: dict, checkpoint: str, config: str, elsewhere: Tuple[str, ...] = ()) -> bool:
+    """Raise a one-line ValueError when ``sd`` does not fit ``model``; return whether it has G_Y.
 
-def _check_keys(model: ReCanon, sd: dict, checkpoint: str, config: str) -> bool:
-    """Raise a one-line ValueError when ``sd`` does not fit ``model``; return whether it has G_Y."""
-    own = {k: v for k, v in model.state_dict().items() if not k.startswith(_UNUSED_PREFIXES)}
+    Weights under the ``elsewhere`` prefixes come from another file and are not checked."""
+    own = {k: v for k, v in model.state_dict().items() if not k.startswith(_UNUSED_PREFIXES + elsewhere)}
     has_g_y = model.has_generators and checkpoint_has_recoverer(sd)
     needed = {k for k in own if has_g_y or not k.startswith(_RECOVERER)}
     missing = sorted(needed - set(sd))
-    unexpected = sorted(k for k in sd if k not in own and not k.startswith(_UNUSED_PREFIXES))
+    unexpected = sorted(k for k in sd if k not in own and not k.startswith(_UNUSED_PREFIXES + elsewhere))
     shape = sorted(k for k in needed & set(sd) if tuple(sd[k].shape) != tuple(own[k].shape))
     if missing or unexpected or shape:
         parts = []
@@ -216,14 +220,16 @@ def _num_keypoints(pose_estimator) -> int:
 
 def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
                  cfg_options: Optional[dict] = None, det_config: Optional[str] = None,
-                 det_checkpoint: Optional[str] = None) -> ReCanon:
+                 det_checkpoint: Optional[str] = None, pose_checkpoint: Optional[str] = None) -> ReCanon:
     """Build a ReCanon from its config, load ``checkpoint`` (MMEngine checkpoint loading), eval mode.
 
     The checkpoint must hold P and (except for ``method='conventional'``) G_X with the config's shapes;
     G_Y (``recoverer.*``) is optional: ``model.can_recover`` says whether it was loaded (camera exports of
     ``mmrecanon export-camera`` have none).  Discriminator weights are ignored.  ``checkpoint=None`` keeps
     the initial weights (tests only).  With ``det_config``/``det_checkpoint`` an MMDet person detector is
-    attached as ``model.detector`` (see :func:`detect_people`).
+    attached as ``model.detector`` (see :func:`detect_people`). ``pose_checkpoint``: P's weights from their
+    own file (P alone, e.g. the YOLOv8 converter's output, whose AGPL-3.0 licence keeps it out of the
+    shipped G_X/G_Y checkpoints); ``checkpoint`` then need not hold P, and P is loaded strictly.
 
     Sets ``model.cfg``, ``model.dataset_meta`` (keypoint names/skeleton), ``model.num_keypoints``,
     ``model.pose_input_size`` (bottom-up letter-box size), ``model.checkpoint_meta``.
@@ -242,8 +248,9 @@ def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, d
     else:
         cfg = load_config(str(config), cfg_options)
     name = config if isinstance(config, str) else 'the given config'
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+    for path in (checkpoint, pose_checkpoint):
+        if path is not None and not osp.isfile(path):
+            raise FileNotFoundError(f'checkpoint file not found: {path}')
     if 'model' not in cfg or cfg.model.get('type') != 'ReCanon':
         raise ValueError(f"{name} does not define a ReCanon model (model.type='ReCanon')")
     init_default_scope(cfg.get('default_scope', 'mmpose') or 'mmpose')
@@ -256,14 +263,18 @@ def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, d
     model.can_recover = model.has_generators
     if checkpoint is not None:
         try:
-            ckpt = _load_checkpoint(checkpoint, map_location='cpu', logger='silent')
-            sd = _state_dict(ckpt)
+            with library_notices_off():
+                ckpt = _load_checkpoint(checkpoint, map_location='cpu', logger='silent')
+            sd = state_dict_of(ckpt)
         except Exception as e:  # noqa: BLE001 - corrupt / foreign file
             raise ValueError(f'cannot read checkpoint {checkpoint}: {_first_line(e)}') from None
-        model.can_recover = _check_keys(model, sd, checkpoint, name)
-        keep = {k: v for k, v in sd.items() if not k.startswith(_UNUSED_PREFIXES)}
+        elsewhere = (_POSE, ) if pose_checkpoint is not None else ()
+        model.can_recover = _check_keys(model, sd, checkpoint, name, elsewhere)
+        keep = {k: v for k, v in sd.items() if not k.startswith(_UNUSED_PREFIXES + elsewhere)}
         _load_checkpoint_to_model(model, {'state_dict': keep}, strict=False, logger='silent')
         model.checkpoint_meta = ckpt.get('meta', {}) if isinstance(ckpt.get('meta'), dict) else {}
+    if pose_checkpoint is not None:
+        _load_pose(model, pose_checkpoint, name)
     model.cfg = cfg
     model.num_keypoints = _num_keypoints(model.pose_estimator)
     model.dataset_meta = _dataset_meta(cfg, model.num_keypoints)
@@ -276,6 +287,23 @@ def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, d
         detector = init_person_detector(det_config, det_checkpoint, device)
     model.__dict__['detector'] = detector  # a plain attribute, not a submodule (not in state_dict)
     return model
+
+
+def _load_pose(model: ReCanon, path: str, config: str) -> None:
+    """P's weights (with or without the ``pose_estimator.`` prefix), strictly, one-line errors."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    try:
+        with library_notices_off():
+            sd = state_dict_of(_load_checkpoint(path, map_location='cpu', logger='silent'))
+    except Exception as e:  # noqa: BLE001 - corrupt / foreign file
+        raise ValueError(f'cannot read pose checkpoint {path}: {_first_line(e)}') from None
+    sd = {k[len(_POSE):] if k.startswith(_POSE) else k: v for k, v in sd.items()}
+    own = model.pose_estimator.state_dict()
+    bad = sorted(set(own) ^ set(sd)) + sorted(k for k in set(own) & set(sd) if own[k].shape != sd[k].shape)
+    if bad:
+        raise ValueError(f'pose checkpoint {path} does not fit the P of {config} ({len(bad)} weights differ, '
+                         f'e.g. {bad[0]})')
+    model.pose_estimator.load_state_dict(sd)
 
 
 def init_person_detector(det_config: Optional[str], det_checkpoint: Optional[str], device: str = 'cpu'):
@@ -458,7 +486,7 @@ def _to_uint8_image(frame: Tensor) -> np.ndarray:
 
 @torch.no_grad()
 def anonymize_image(model, img: np.ndarray, boxes=None, score_thr: float = 0.3,
-                    key: Optional[bytes] = None, use_desensitizer: bool = False) -> Dict:
+                    key: Optional[bytes] = None, use_desensitizer: bool = False, estimate: bool = True) -> Dict:
     """Privacy-enhance every person of a frame: y' = G_X(x) pasted back (A(x) for 'conventional').
 
     Args:
@@ -468,6 +496,7 @@ def anonymize_image(model, img: np.ndarray, boxes=None, score_thr: float = 0.3,
         score_thr: detection / bottom-up pose score threshold.
         key: the 32-byte key of a key-locked model (required there, refused elsewhere).
         use_desensitizer: paste A(x) (the conventional baseline) instead of G_X(x); no key is used.
+        estimate: run P on the privacy-enhanced frame (``poses``; empty when False).
     Returns:
         dict(enhanced=uint8 H×W×3 frame, boxes=square portrait boxes used (list of [x1, y1, x2, y2]
         floats; recovery needs them), person_boxes=the clipped person boxes (N×4 float32),
@@ -478,12 +507,25 @@ def anonymize_image(model, img: np.ndarray, boxes=None, score_thr: float = 0.3,
         key = None
     else:
         check_key_use(model, key, 'anonymizing')
+    return anonymize_checked(model, img, boxes, score_thr, key, use_desensitizer, estimate)
+
+
+def anonymize_checked(model, img: np.ndarray, boxes=None, score_thr: float = 0.3, key: Optional[bytes] = None,
+                      use_desensitizer: bool = False, estimate: bool = True) -> Dict:
+    """:func:`anonymize_image` after its key check (which ``apis.Anonymizer`` does once, when it is built)."""
     img = as_bgr_uint8(img)
     person = detect_people(model, img, score_thr) if boxes is None else clip_boxes(boxes, img.shape)
     portraits = square_boxes(torch.as_tensor(person, dtype=torch.float32).reshape(-1, 4),
                              model.portrait_margin)
+    if getattr(model, 'native_resolution', False):
+        portraits, scales = native_regions(person, img.shape[:2], model.portrait_margin, model.portrait_size)
+        portraits = torch.as_tensor(portraits, dtype=torch.float32).reshape(-1, 4)
     nonces = [generate_nonce() for _ in range(len(portraits))] if key is not None else None
-    if len(portraits) == 0:
+    if len(portraits) and getattr(model, 'native_resolution', False):
+        frame = _frame_tensor(model, img)
+        mode = 'desensitize' if use_desensitizer or not model.has_generators else 'enhance'
+        enhanced = _to_uint8_image(_native_regions_apply(model, frame, portraits, scales, mode, key, nonces))
+    elif len(portraits) == 0:
         enhanced = img.copy()
     else:
         frame = _frame_tensor(model, img)
@@ -494,7 +536,7 @@ def anonymize_image(model, img: np.ndarray, boxes=None, score_thr: float = 0.3,
         else:
             y = in_chunks(model.enhance, x, None if key is None else [key] * len(portraits), nonces)
         enhanced = _to_uint8_image(model.paste(frame, y, rois))
-    poses = estimate_poses(model, enhanced, person, score_thr)
+    poses = estimate_poses(model, enhanced, person, score_thr) if estimate else InstanceData()
     out = dict(enhanced=enhanced, boxes=portraits.tolist(), person_boxes=person, poses=poses)
     if key is not None:
         out.update(nonces=[n.hex() for n in nonces], key_check=check_value(key))
@@ -519,6 +561,55 @@ def desensitize_frame(model, img: np.ndarray) -> np.ndarray:
     small = F.interpolate(x, size=size, mode='bilinear', align_corners=False, antialias=scale < 1)
     y = F.interpolate(model.desensitizer(small), size=(h, w), mode='bilinear', align_corners=False)
     return _to_uint8_image(to_pixels(y))
+
+
+def _tile_keys(key: Optional[bytes], nonces: Optional[List[bytes]], counts: List[int]):
+    """Per tile: the key and the nonce derived from its region's nonce (None, None without a key)."""
+    if key is None:
+        return None, None
+    per_tile = [tile_nonce(n, t) for n, c in zip(nonces, counts) for t in range(c)]
+    return [key] * len(per_tile), per_tile
+
+
+def _native_regions_apply(model, frame: Tensor, regions: Tensor, scales, mode: str, key, nonces) -> Tensor:
+    """A frame (1, C, H, W) in [0, 255] with every native-resolution region replaced.
+
+    ``mode``: 'enhance' (y' tile by tile, A at each region's scale), 'recover' (x' from the y' tiles;
+    ``scales`` unused) or 'desensitize' (A(x) alone, the conventional baseline).
+    """
+    unit = to_unit(frame[0])
+    out = unit.clone()
+    size = model.portrait_size
+    x_tiles, a_tiles, valid, local, counts = [], [], [], [], []
+    for i, (x0, y0, x1, y1) in enumerate(regions.round().long().tolist()):
+        part = unit[None, :, y0:y1, x0:x1]
+        if mode != 'recover':
+            a = model.desensitizer(part, scale=float(scales[i]))[0]
+            if mode == 'desensitize':
+                out[:, y0:y1, x0:x1] = a
+                continue
+        rects = region_tiles((0, 0, x1 - x0, y1 - y0), size)
+        x_t, v = cut_tiles(part[0], rects, size)
+        x_tiles.append(x_t)
+        if mode == 'enhance':
+            a_tiles.append(cut_tiles(a, rects, size)[0])
+        valid += v
+        local.append((x0, y0, x1, y1, rects))
+        counts.append(len(rects))
+    if not x_tiles:
+        return to_pixels(out)[None]
+    x_all = torch.cat(x_tiles)
+    keys, tile_nonces = _tile_keys(key, nonces, counts)
+    if mode == 'recover':
+        y_all = in_chunks(lambda x, v, k, n: model.recover(x, k, n, v), x_all, valid, keys, tile_nonces)
+    else:
+        y_all = in_chunks(lambda x, a, v, k, n: model.enhance(x, k, n, a, v), x_all, torch.cat(a_tiles), valid,
+                          keys, tile_nonces)
+    start = 0
+    for (x0, y0, x1, y1, rects), c in zip(local, counts):
+        out[:, y0:y1, x0:x1] = put_tiles(out[:, y0:y1, x0:x1], y_all[start:start + c], rects)
+        start += c
+    return to_pixels(out)[None]
 
 
 def _portrait_boxes(boxes) -> Tensor:
@@ -565,6 +656,20 @@ def recover_image(model, img: np.ndarray, boxes, key: Optional[bytes] = None, no
     check_key_use(model, key, 'recovery')
     if key is not None and key_check is not None:
         verify_key(key, key_check)
+    return recover_checked(model, img, boxes, key, nonces)
+
+
+@torch.no_grad()
+def recover_without_key(model, img: np.ndarray, boxes) -> np.ndarray:
+    """G_Y on the privacy-enhanced portraits as they were sent, without unlocking them: what a key-locked
+    model gives someone who has G_Y but not the key (for measuring the lock; ``tools/analysis``)."""
+    if not is_key_locked(model):
+        raise KeyLockError('recover_without_key measures a key lock; this model is not key-locked')
+    return recover_checked(model, img, boxes, None, None)
+
+
+def recover_checked(model, img: np.ndarray, boxes, key: Optional[bytes], nonces) -> np.ndarray:
+    """:func:`recover_image` after its checks (G_Y present, key use; ``apis.Anonymizer`` does them once)."""
     img = as_bgr_uint8(img)
     portraits = _portrait_boxes(boxes)
     if len(portraits) == 0:
@@ -573,6 +678,18 @@ def recover_image(model, img: np.ndarray, boxes, key: Optional[bytes] = None, no
     if key is not None:
         keys, per_nonce = [key] * len(portraits), _nonces(nonces, len(portraits))
     frame = _frame_tensor(model, img)
+    if getattr(model, 'native_resolution', False):
+        _check_native_regions(portraits, img.shape[:2])
+        return _to_uint8_image(_native_regions_apply(model, frame, portraits, None, 'recover', key, per_nonce))
     rois = [portraits.to(frame.device)]
     x = in_chunks(model.recover, model.crop(frame, rois), keys, per_nonce)
     return _to_uint8_image(model.paste(frame, x, rois))
+
+
+def _check_native_regions(regions: Tensor, shape: Tuple[int, int]) -> None:
+    """Native-resolution regions are whole pixels inside the image (as ``anonymize_image`` made them)."""
+    r = regions.double()
+    h, w = shape
+    if (r != r.round()).any() or (r[:, :2] < 0).any() or (r[:, 2] > w).any() or (r[:, 3] > h).any():
+        raise ValueError('this model recovers at the native resolution: its portrait boxes are whole-pixel '
+                         f'regions inside the {w}×{h} image (as anonymization wrote them); these are not')

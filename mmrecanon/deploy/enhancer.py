@@ -26,17 +26,13 @@ from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 from torch import Tensor, nn
 from mmpose.registry import MODELS
 
-from ..models.recanon import to_pixels, to_unit
+from ..io.checkpoint import ENHANCER, POSE, RECOVERER, has_part
+from ..models.recanon import quantize_levels, to_unit
 from ..models.utils.portrait import crop_portraits, square_boxes
 
 ENHANCER_CODEBASE = 'mmrecanon'
 ENHANCER_TASK = 'PortraitEnhancement'
 GENERATOR_TYPES = ('UnetGenerator', 'ResnetGenerator')
-
-
-def quantize_levels(y: Tensor) -> Tensor:
-    """Round a [-1, 1] image to the 256 8-bit levels (values stay in [-1, 1] units)."""
-    return torch.round(to_pixels(y).clamp(0, 255)) / 127.5 - 1.0
 
 
 @MODELS.register_module()
@@ -93,9 +89,14 @@ def enhancer_settings(model_cfg: Union[str, mmengine.Config]) -> Dict:
                          f"({', '.join(GENERATOR_TYPES)}), got type {model['type']!r}")
     if model.get('method', 'ours') == 'conventional' or model.get('enhancer') is None:
         raise ValueError('this ReCanon config has no enhancer G_X (method=conventional)')
+    if model.get('carrier') or model.get('key_lock'):
+        # the exported graph is G_X alone; a carrier model's y' also needs A(x) and the Haar lock
+        raise ValueError('this ReCanon config has a carrier/key lock: its y\' is A(x) + the locked carrier, '
+                         'which the G_X-only export does not compute; run it with the inference API '
+                         '(mmrecanon anonymize / export-camera) instead')
     return dict(enhancer=dict(model['enhancer']), portrait_size=int(model.get('portrait_size', 256)),
                 portrait_margin=float(model.get('portrait_margin', 1.25)),
-                quantize=bool(model.get('quantize', True)), prefix='enhancer.')
+                quantize=bool(model.get('quantize', True)), prefix=ENHANCER)
 
 
 def enhancer_deploy_settings(deploy_cfg: Union[str, mmengine.Config]) -> Dict:
@@ -152,8 +153,7 @@ def build_enhancer(model_cfg: Union[str, mmengine.Config],
         prefix = settings['prefix']
         if prefix and any(k.startswith(prefix) for k in state):
             state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        elif prefix and any(k.startswith('recoverer.') or k.startswith('pose_estimator.')
-                            for k in state):
+        elif prefix and (has_part(state, RECOVERER) or has_part(state, POSE)):
             raise ValueError(f'{checkpoint} has no G_X weights (no "{prefix}*" keys)')
         mine = enhancer.state_dict()
         bad = [k for k, v in state.items() if k in mine and tuple(v.shape) != tuple(mine[k].shape)]

@@ -6,32 +6,12 @@ directly.  So the wrapper below only broadcasts the initial weights, and ``ReCan
 gradients of each optimizer's parameters across processes before every step (``all_reduce_grads``).
 BN running statistics are averaged each epoch by MMPose's default ``SyncBuffersHook``.
 """
-from typing import Iterable
-
 import torch
 import torch.distributed as dist
+from mmengine.dist import get_world_size
 from mmengine.registry import MODEL_WRAPPERS  # the Runner looks wrappers up in the root registry
 
-
-def world_size() -> int:
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
-
-
-def all_reduce_grads(params: Iterable[torch.nn.Parameter]) -> None:
-    """Average ``.grad`` over all processes (no-op when not distributed)."""
-    n = world_size()
-    if n == 1:
-        return
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat)
-    flat /= n
-    offset = 0
-    for g in grads:
-        g.copy_(flat[offset:offset + g.numel()].view_as(g))
-        offset += g.numel()
+from ..models.utils.distributed import all_reduce_grads  # noqa: F401  (the models' half; re-exported)
 
 
 @MODEL_WRAPPERS.register_module()
@@ -44,7 +24,7 @@ class ReCanonDistributedWrapper(torch.nn.Module):
     def __init__(self, module: torch.nn.Module, **kwargs) -> None:
         super().__init__()
         self.module = module
-        if world_size() > 1:
+        if get_world_size() > 1:
             for t in list(module.parameters()) + list(module.buffers()):
                 dist.broadcast(t.data, src=0)
 

@@ -49,7 +49,7 @@ class TrainTimeBudgetHook(Hook):
     the CPU time of the training process (all its threads; data-loader workers excluded), so a run that
     shares the cores with other jobs still gets its full budget of computation; ``clock='wall'`` counts
     wall time. The time (not counting validation) is kept in checkpoints, so a resumed run continues the
-    same budget. The checkpoint of the last epoch is written here unless ``CheckpointHook`` (priority
+    same budget (a run started from another run's weights with ``load_from`` starts its own). The checkpoint of the last epoch is written here unless ``CheckpointHook`` (priority
     VERY_LOW, before this hook) already did.
     """
 
@@ -79,10 +79,16 @@ class TrainTimeBudgetHook(Hook):
         name = f'epoch_{runner.epoch + 1}.pth'
         if not osp.isfile(osp.join(runner.work_dir, name)):
             runner.save_checkpoint(runner.work_dir, name, save_optimizer=True, save_param_scheduler=True)
+            # as CheckpointHook does, so that a plain ``--resume`` continues from this epoch
+            with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
+                f.write(osp.join(runner.work_dir, name))
         runner.train_loop.stop_training = True
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint.setdefault('meta', {})['train_time_s'] = self.elapsed_s
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        self.elapsed_s = float(checkpoint.get('meta', {}).get('train_time_s', 0.0))
+        # only a resumed run continues its budget; a run that starts from another run's weights
+        # (``load_from`` without ``--resume``) has its own
+        if getattr(runner, '_resume', False):
+            self.elapsed_s = float(checkpoint.get('meta', {}).get('train_time_s', 0.0))

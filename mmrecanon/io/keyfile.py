@@ -1,25 +1,64 @@
-"""Key files for ``mmrecanon keygen`` without importing torch (the command answers in well under a second).
+"""Keys and key files of key-locked models, without torch (``mmrecanon keygen`` answers in well under a second).
 
-The same format and check value as :mod:`mmrecanon.models.utils.keylock` (which reads the key files and
-uses the keys; it imports torch): 64 hexadecimal characters on one line, ``#`` comment lines ignored,
-mode 0600, never overwritten.  ``tests/test_reliability.py`` checks that both modules agree.
+The format (the one place it is written): 64 hexadecimal characters (32 bytes from ``secrets.token_bytes``)
+on one line, ``#`` comment lines ignored, mode 0600, never overwritten. The check value recorded in portrait
+sidecars is HMAC-SHA256(k, "mmrecanon key check v1")[:8 bytes]: it only tells whether a given key is the one
+used. :mod:`mmrecanon.models.utils.keylock` (the scramble, which needs torch) uses these.
 """
 import hashlib
 import hmac
 import os
+import os.path as osp
 import secrets
 
 KEY_BYTES = 32
-_CHECK_MESSAGE = b'mmrecanon key check v1'  # = keylock._CHECK_MESSAGE
+NONCE_BYTES = 16
+_CHECK_MESSAGE = b'mmrecanon key check v1'
+
+
+class KeyLockError(ValueError):
+    """A missing, malformed or wrong key (the CLI reports it in one line)."""
 
 
 def generate_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
+def generate_nonce() -> bytes:
+    return secrets.token_bytes(NONCE_BYTES)
+
+
 def check_value(key: bytes) -> str:
-    """Public fingerprint of a key (16 hex digits), as recorded in portrait sidecars."""
+    """Public fingerprint of a key (16 hex digits); reveals nothing usable about the key."""
     return hmac.new(key, _CHECK_MESSAGE, hashlib.sha256).hexdigest()[:16]
+
+
+def verify_key(key: bytes, expected_check: str) -> None:
+    if not hmac.compare_digest(check_value(key), str(expected_check)):
+        raise KeyLockError('wrong key: its check value does not match the one recorded at anonymization')
+
+
+def parse_key(text: str) -> bytes:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith('#')]
+    if len(lines) != 1:
+        raise KeyLockError('a key file holds exactly one line of 64 hexadecimal characters')
+    try:
+        key = bytes.fromhex(lines[0])
+    except ValueError:
+        raise KeyLockError('the key is not hexadecimal') from None
+    if len(key) != KEY_BYTES:
+        raise KeyLockError(f'the key must be {KEY_BYTES} bytes (64 hex characters), got {len(key)} bytes')
+    return key
+
+
+def read_key_file(path: str) -> bytes:
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'key file not found: {path}')
+    with open(path, encoding='ascii', errors='replace') as f:
+        try:
+            return parse_key(f.read(4096))
+        except KeyLockError as e:
+            raise KeyLockError(f'{path}: {e}') from None
 
 
 def write_key_file(path: str, key: bytes) -> None:

@@ -19,6 +19,8 @@ from mmpose.structures import PoseDataSample
 from torch import Tensor
 from torchvision.ops import roi_align
 
+from .utils.input_space import input_to_image_space
+
 POSE_MODES = ('bottomup', 'topdown')
 
 
@@ -50,14 +52,6 @@ def crop_center_scale(imgs: Tensor, centers: List[Tensor], scales: List[Tensor],
         return imgs.new_zeros((0, imgs.shape[1], input_size[1], input_size[0]))
     return roi_align(imgs, torch.cat(rois), output_size=(input_size[1], input_size[0]),
                      spatial_scale=1.0, sampling_ratio=2, aligned=True)
-
-
-def input_to_image_space(coords: np.ndarray, metainfo: dict) -> np.ndarray:
-    """Model-input space → original image space (the mapping ``BottomupResize`` records)."""
-    size = np.asarray(metainfo['input_size'], np.float32)
-    center = np.asarray(metainfo['input_center'], np.float32)
-    scale = np.asarray(metainfo['input_scale'], np.float32)
-    return coords / size * scale + center - 0.5 * scale
 
 
 class PoseAdapter:

@@ -1,5 +1,5 @@
 """The joint model: privacy enhancement (G_X, D_Y, A), recovery (G_Y, D_X) and pose estimation (P)."""
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -10,10 +10,11 @@ from mmengine.structures import InstanceData
 from mmpose.registry import MODELS
 from torch import Tensor
 
-from ..engine.distributed import all_reduce_grads
 from .pose_adapter import PoseAdapter
+from .utils.distributed import all_reduce_grads
 from .utils.keylock import random_keys
 from .utils.portrait import crop_portraits, paste_portraits, square_boxes
+from .utils.tiles import valid_mask
 
 METHODS = ('ours', 'frozen_pose', 'conventional')
 TEST_KEY_SEED = 20240904  # key-locked models: fixed test keys, so test runs repeat exactly
@@ -32,14 +33,18 @@ def to_pixels(x: Tensor) -> Tensor:
     return (x + 1.0) * 127.5
 
 
+def quantize_levels(x: Tensor) -> Tensor:
+    """Round a [-1, 1] image to the 256 8-bit levels (values stay in [-1, 1] units)."""
+    return torch.round(to_pixels(x).clamp(0, 255)) / 127.5 - 1.0
+
+
 def quantize_ste(x: Tensor) -> Tensor:
-    """Round a [-1, 1] image to 8-bit levels with a straight-through gradient.
+    """:func:`quantize_levels` with a straight-through gradient.
 
     The privacy-enhanced crop leaves the camera as an 8-bit image, so G_Y is trained (and evaluated) on
     what it will receive; the gradient passes through unchanged so L_recovery still reaches G_X.
     """
-    q = torch.round(to_pixels(x).clamp(0, 255)) / 127.5 - 1.0
-    return x + (q - x).detach()
+    return x + (quantize_levels(x) - x).detach()
 
 
 def set_requires_grad(module: Optional[torch.nn.Module], flag: bool) -> None:
@@ -97,6 +102,11 @@ class ReCanon(BaseModel):
             Exclusive with ``key_lock``. None: y' = G_X(x) (the paper).
         recover_residual (bool): x' = u + G_Y(u) for G_Y's input u (the unlocked y') instead of
             x' = G_Y(u): G_Y learns what A(x) and the carrier removed, not the whole portrait.
+        native_resolution (bool): the inference API (``apis/inference.py``) anonymizes and recovers each
+            person at the frame's own resolution, in ``portrait_size`` tiles with A at the person's scale
+            (``models/utils/tiles.py``), instead of resampling the person to a ``portrait_size`` portrait.
+            Needs a carrier. Training on frames (P, ``tools/test.py``) still uses portraits; tiles for G_X
+            and G_Y come from the ``NativePersonTile`` transform.
     """
 
     def __init__(self,
@@ -122,6 +132,7 @@ class ReCanon(BaseModel):
                  key_lock: Optional[dict] = None,
                  carrier: Optional[dict] = None,
                  recover_residual: bool = False,
+                 native_resolution: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -138,6 +149,7 @@ class ReCanon(BaseModel):
         self.portrait_margin = float(portrait_margin)
         self.pose_loss_weight = float(pose_loss_weight)
         self.recover_residual = bool(recover_residual)
+        self.native_resolution = bool(native_resolution)
 
         self.pose_estimator = MODELS.build(pose_estimator)
         self.pose = PoseAdapter(self.pose_estimator, pose_mode, pose_codec)
@@ -166,6 +178,9 @@ class ReCanon(BaseModel):
         self.carrier = None
         if key_lock is not None and carrier is not None:
             raise ValueError('key_lock and carrier are exclusive (a keyed carrier is HaarCarrier(keyed=True))')
+        if native_resolution and carrier is None:
+            raise ValueError('native_resolution needs a carrier (HaarCarrier): tiles are padded, and only a '
+                             'carrier confines what G_X adds to the real part of a tile')
         if (key_lock or carrier) is not None:
             if method == 'conventional':
                 raise ValueError("key_lock/carrier need generators; method='conventional' has none")
@@ -231,38 +246,48 @@ class ReCanon(BaseModel):
         return paste_portraits(imgs, to_pixels(crops).clamp(0, 255), boxes)
 
     def enhance(self, x: Tensor, keys: Optional[Sequence[bytes]] = None,
-                nonces: Optional[Sequence[bytes]] = None) -> Tensor:
-        """y' = G_X(x) for portraits in [-1, 1] (8-bit levels if ``quantize``), locked if ``key_lock``."""
+                nonces: Optional[Sequence[bytes]] = None, a: Optional[Tensor] = None,
+                valid: Optional[Sequence[Tuple[int, int]]] = None) -> Tensor:
+        """y' = G_X(x) for portraits in [-1, 1] (8-bit levels if ``quantize``), locked if ``key_lock``.
+
+        ``a``: A(x) when it was computed outside the portrait (native-resolution tiles; default
+        ``desensitizer(x)``); ``valid``: the real (h, w) part of each padded tile (``models/utils/tiles.py``).
+        """
         y = self.enhancer(x)
         if self.carrier is not None:
             if self.key_lock is not None and keys is None:
                 raise ValueError('this model is key-locked: enhancing needs a key and a nonce per portrait')
-            y = self.carrier.lock(y, self.desensitizer(x), keys, nonces).clamp(-1, 1)
+            a = self.desensitizer(x) if a is None else a
+            y = self.carrier.lock(y, a, keys, nonces, valid).clamp(-1, 1)
+        elif valid is not None:
+            raise ValueError('padded tiles (valid=...) need a carrier: without one G_X paints the padding too')
         return quantize_ste(y) if self.quantize else y
 
     def recover(self, y: Tensor, keys: Optional[Sequence[bytes]] = None,
-                nonces: Optional[Sequence[bytes]] = None) -> Tensor:
+                nonces: Optional[Sequence[bytes]] = None,
+                valid: Optional[Sequence[Tuple[int, int]]] = None) -> Tensor:
         """x' = G_Y(y') for privacy-enhanced portraits in [-1, 1] (unlocked with ``keys`` if key-locked;
         ``keys=None`` on a key-locked model feeds y' as it is: the absent-key case)."""
         if self.carrier is not None:
-            y = self.carrier.unlock(y, keys, nonces)
+            y = self.carrier.unlock(y, keys, nonces, valid)
         if self.recover_residual:
             return (y + self.recoverer(y)).clamp(-1, 1)
         return self.recoverer(y)
 
     def translate(self, x: Tensor, keys: Optional[Sequence[bytes]] = None,
-                  nonces: Optional[Sequence[bytes]] = None) -> Dict[str, Tensor]:
-        """A(x), y' = G_X(x) and x' = G_Y(y') for a batch of portraits.
+                  nonces: Optional[Sequence[bytes]] = None, a: Optional[Tensor] = None,
+                  valid: Optional[Sequence[Tuple[int, int]]] = None) -> Dict[str, Tensor]:
+        """A(x), y' = G_X(x) and x' = G_Y(y') for a batch of portraits (``a``, ``valid``: see :meth:`enhance`).
 
         Key-locked: without ``keys`` a random key (shared by the batch) and nonces are drawn from torch's
         RNG, as in training.
         """
-        out = dict(conventional=self.desensitizer(x))
+        out = dict(conventional=self.desensitizer(x) if a is None else a)
         if self.has_generators:
             if self.key_lock is not None and keys is None:
                 keys, nonces = random_keys(len(x))
-            out['enhanced'] = self.enhance(x, keys, nonces)
-            out['recovered'] = self.recover(out['enhanced'], keys, nonces)
+            out['enhanced'] = self.enhance(x, keys, nonces, out['conventional'], valid)
+            out['recovered'] = self.recover(out['enhanced'], keys, nonces, valid)
         return out
 
     # ------------------------------------------------------------------ losses
@@ -287,9 +312,15 @@ class ReCanon(BaseModel):
         return dict(loss_d_y=d_y, loss_d_x=d_x)
 
     def generator_losses(self, imgs: Tensor, data_samples: Sequence, x: Tensor, boxes: List[Tensor],
-                         trans: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Every term G_X, G_Y and P minimise, un-summed; D_Y and D_X are frozen while they judge."""
+                         trans: Dict[str, Tensor],
+                         valid: Optional[Sequence[Tuple[int, int]]] = None) -> Dict[str, Tensor]:
+        """Every term G_X, G_Y and P minimise, un-summed; D_Y and D_X are frozen while they judge.
+
+        Padded tiles (``valid``) count their real part only: y' is A(x) and x' is x on the padding."""
         y, r, a = trans['enhanced'], trans['recovered'], trans['conventional']
+        if valid is not None:
+            mask = valid_mask(valid, x.shape[-1], x)
+            y, r = torch.where(mask, y, a), torch.where(mask, r, x)
         losses = dict(loss_xy=self.enhance_loss(y, a))
         if self.adversarial:
             set_requires_grad(self.disc_enhanced, False)
@@ -312,14 +343,35 @@ class ReCanon(BaseModel):
         """λ3 = 0 leaves P out of training altogether (a portrait-only phase: G_X and G_Y, no P forward)."""
         return self.pose_loss_weight > 0
 
+    @staticmethod
+    def is_tile_batch(data_samples: Sequence) -> bool:
+        """A batch of native-resolution tiles (``NativePersonTile``) rather than frames."""
+        return len(data_samples) > 0 and 'tile_valid' in data_samples[0].metainfo
+
+    def batch_portraits(self, imgs: Tensor, data_samples: Sequence):
+        """(x, A(x) or None, valid sizes or None, portrait boxes or None) of a training batch.
+
+        Frames: portraits cut at ``portrait_boxes`` (A is computed in ``translate``). Tiles: the packed
+        x | A(x) channels and each tile's real size; they train G_X and G_Y only (P needs frames).
+        """
+        if not self.is_tile_batch(data_samples):
+            boxes = self.portrait_boxes(data_samples, use_meta=False, device=imgs.device)
+            return self.crop(imgs, boxes), None, None, boxes
+        if self.trains_pose_loss or not self.has_generators or self.adversarial:
+            raise ValueError('native-resolution tile batches (NativePersonTile) train G_X and G_Y with the L1 '
+                             'terms only: set pose_loss_weight=0 and no discriminators')
+        if imgs.shape[1] != 6:
+            raise ValueError(f'tile batches pack x and A(x) as 6 channels, got {imgs.shape[1]}')
+        valid = [tuple(int(v) for v in ds.metainfo['tile_valid']) for ds in data_samples]
+        return to_unit(imgs[:, :3]), to_unit(imgs[:, 3:]), valid, None
+
     def loss(self, inputs: Tensor, data_samples: Sequence) -> Dict[str, Tensor]:
         """All loss terms of one batch (discriminator terms with detached generator outputs)."""
-        boxes = self.portrait_boxes(data_samples, use_meta=False, device=inputs.device)
-        x = self.crop(inputs, boxes)
-        trans = self.translate(x)
+        x, a, valid, boxes = self.batch_portraits(inputs, data_samples)
+        trans = self.translate(x, a=a, valid=valid)
         if not self.has_generators:
             return self._pose_losses(self.paste(inputs, trans['conventional'], boxes), data_samples, 'a')
-        losses = self.generator_losses(inputs, data_samples, x, boxes, trans)
+        losses = self.generator_losses(inputs, data_samples, x, boxes, trans, valid)
         if self.adversarial:
             losses.update(self.discriminator_losses(x, trans))
         return losses
@@ -328,8 +380,7 @@ class ReCanon(BaseModel):
     def train_step(self, data, optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         data = self.data_preprocessor(data, True)
         imgs, samples = data['inputs'], data['data_samples']
-        boxes = self.portrait_boxes(samples, use_meta=False, device=imgs.device)
-        x = self.crop(imgs, boxes)
+        x, a, valid, boxes = self.batch_portraits(imgs, samples)
 
         if not self.has_generators:
             wrapper = optim_wrapper['pose_estimator']
@@ -341,7 +392,7 @@ class ReCanon(BaseModel):
             return log_vars
 
         with optim_wrapper['enhancer'].optim_context(self.enhancer):
-            trans = self.translate(x)
+            trans = self.translate(x, a=a, valid=valid)
 
         log_vars = {}
         if x.shape[0] > 0 and self.adversarial:
@@ -356,7 +407,7 @@ class ReCanon(BaseModel):
         # 2. G_X, G_Y and P on one shared loss (discriminators frozen inside generator_losses).
         with optim_wrapper['enhancer'].optim_context(self.enhancer):
             if x.shape[0] > 0:
-                g_losses = self.generator_losses(imgs, samples, x, boxes, trans)
+                g_losses = self.generator_losses(imgs, samples, x, boxes, trans, valid)
             elif self.trains_pose_loss:  # no person in the batch: P still learns on the (unchanged) frames
                 g_losses = self._pose_losses(imgs, samples, 'p')
             else:  # nobody to train on

@@ -9,10 +9,15 @@ authorised party use (``mmrecanon.apis.anonymize_image`` with the ground-truth p
 
 * ``psnr_o_r``: original vs recovered frame; ``psnr_o_p``: original vs privacy-enhanced; ``psnr_o_A``:
   original vs the frame with A(x) pasted instead of y';
-* ``psnr_ceiling``: original vs the original cut to its portrait (``portrait_size`` px) and pasted back
-  (what a perfect G_Y can give at that portrait size).
+* ``leak_db``: the visible-leak figure of ``PortraitQualityMetric`` at the person's own resolution:
+  PSNR(o, lowpass(y')) − PSNR(o, lowpass(A(x))) inside the box, Gaussian σ = 2 portrait pixels = 2·k frame
+  pixels (k = margin · longest box side / portrait size), as scikit-image's ``gaussian`` on the whole frame;
+* ``psnr_ceiling``: original vs the original cut to its square portrait (``portrait_size`` px) and pasted
+  back: what a perfect G_Y can give in the portrait design. A ``native_resolution`` model resamples
+  nothing, so it has no such ceiling.
 
-Means over persons go to ``OUT.json``. ``--pictures`` writes original | A(x) | y' | x' crops of 8 people
+Key-locked models also give ``psnr_o_r_wrongkey`` (recovered with another key) and ``psnr_o_r_nokey`` (G_Y
+on y' as sent), the attacker's two cheapest tries. Means over persons go to ``OUT.json``. ``--pictures`` writes original | A(x) | y' | x' crops of 8 people
 (the first 8 persons, in file order, whose box is at least 64 px high) with their PSNR(o, r).
 """
 import argparse
@@ -38,6 +43,12 @@ def box_psnr(a: np.ndarray, b: np.ndarray, box) -> float:
     return float(peak_signal_noise_ratio(pa, pb, data_range=255))
 
 
+def lowpass(img: np.ndarray, sigma: float) -> np.ndarray:
+    from skimage.filters import gaussian
+    out = gaussian(img.astype(np.float64), sigma=sigma, channel_axis=-1, preserve_range=True)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config')
@@ -54,8 +65,9 @@ def main(argv=None) -> int:
     import torch
     from mmengine.utils import ProgressBar
 
-    from mmrecanon.apis import anonymize_image, init_recanon, recover_image
+    from mmrecanon.apis import anonymize_image, init_recanon, recover_image, recover_without_key
     from mmrecanon.models.utils.keylock import generate_key
+    from mmrecanon.models.utils.portrait import square_boxes
 
     model = init_recanon(args.config, args.checkpoint)
     key = generate_key() if model.key_lock is not None else None
@@ -76,19 +88,33 @@ def main(argv=None) -> int:
         if not boxes:
             continue
         img = cv2.imread(osp.join(DATA, 'images', info['file_name']))
-        anon = anonymize_image(model, img, boxes=np.array(boxes, np.float32), key=key)
+        anon = anonymize_image(model, img, boxes=np.array(boxes, np.float32), key=key, estimate=False)
         rec = recover_image(model, anon['enhanced'], anon['boxes'], key=key, nonces=anon.get('nonces'),
                             key_check=anon.get('key_check'))
-        conv = anonymize_image(model, img, boxes=np.array(boxes, np.float32), use_desensitizer=True)['enhanced']
-        with torch.no_grad():  # the portrait round trip alone: crop to portrait_size, paste back
+        conv = anonymize_image(model, img, boxes=np.array(boxes, np.float32), use_desensitizer=True,
+                               estimate=False)['enhanced']
+        attacks = {}
+        if key is not None:  # recovery without the key check: the attacker's view
+            attacks['psnr_o_r_wrongkey'] = recover_image(model, anon['enhanced'], anon['boxes'], key=generate_key(),
+                                                         nonces=anon.get('nonces'))
+            attacks['psnr_o_r_nokey'] = recover_without_key(model, anon['enhanced'], anon['boxes'])
+        with torch.no_grad():  # the portrait design's round trip alone: crop to portrait_size, paste back
             frame = torch.from_numpy(img).permute(2, 0, 1)[None].float()
-            rois = [torch.tensor(anon['boxes'], dtype=torch.float32)]
+            rois = [square_boxes(torch.as_tensor(anon['person_boxes']).reshape(-1, 4), model.portrait_margin)]
             ceiling = model.paste(frame, model.crop(frame, rois), rois)[0]
             ceiling = ceiling.round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
         for box in anon['person_boxes']:
+            sigma = 2.0 * model.portrait_margin * max(box[2] - box[0], box[3] - box[1]) / model.portrait_size
+            x1, y1, x2, y2 = (int(round(v)) for v in box)
+            pad = int(np.ceil(4 * sigma))
+            win = (slice(max(0, y1 - pad), y2 + pad), slice(max(0, x1 - pad), x2 + pad))
+            local = [x1 - win[1].start, y1 - win[0].start, x2 - win[1].start, y2 - win[0].start]
+            leak = (box_psnr(img[win], lowpass(anon['enhanced'][win], sigma), local) -
+                    box_psnr(img[win], lowpass(conv[win], sigma), local))
             row = dict(image=info['file_name'], box=[round(float(v), 1) for v in box],
                        psnr_o_r=box_psnr(img, rec, box), psnr_o_p=box_psnr(img, anon['enhanced'], box),
-                       psnr_o_A=box_psnr(img, conv, box), psnr_ceiling=box_psnr(img, ceiling, box))
+                       psnr_o_A=box_psnr(img, conv, box), psnr_ceiling=box_psnr(img, ceiling, box), leak_db=leak,
+                       **{k: box_psnr(img, v, box) for k, v in attacks.items()})
             rows.append(row)
             if args.pictures and len(tiles) < 8 and box[3] - box[1] >= 64:
                 x1, y1, x2, y2 = (int(round(v)) for v in box)
@@ -103,11 +129,13 @@ def main(argv=None) -> int:
                             (0, 0, 0), 1, cv2.LINE_AA)
                 tiles.append(tile)
     print()
-    keys = ('psnr_o_r', 'psnr_o_p', 'psnr_o_A', 'psnr_ceiling')
+    keys = ('psnr_o_r', 'psnr_o_p', 'psnr_o_A', 'leak_db', 'psnr_ceiling') + (
+        ('psnr_o_r_wrongkey', 'psnr_o_r_nokey') if key is not None else ())
     summary = {k: float(np.mean([r[k] for r in rows])) for k in keys}
     result = dict(config=osp.relpath(osp.abspath(args.config), ROOT),
                   checkpoint=osp.relpath(osp.abspath(args.checkpoint), ROOT),
                   persons=len(rows), images=len(images), portrait_size=model.portrait_size,
+                  native_resolution=bool(getattr(model, 'native_resolution', False)),
                   wall_s=round(time.time() - t0, 1), load_before=round(load, 2),
                   load_after=round(os.getloadavg()[0], 2), **summary, rows=rows)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -1,12 +1,12 @@
 """The recovery ablation table (results/recovery.md + .json) from finished runs.
 
     python tools/analysis/recovery_report.py NAME=WORK_DIR [NAME=WORK_DIR ...] --best NAME \
-        [--frame results/recovery_frame.json] --out results/recovery
+        [--frame [NAME=]results/recovery_frame.json ...] --out results/recovery
 
 Each WORK_DIR holds a training run (its ``*.log`` gives iterations, seconds per iteration, and the
 training time the ``TrainTimeBudgetHook`` recorded) and ``test/tables.json`` from ``tools/test.py``
-(portrait-level metrics on people-mini val). ``--frame`` adds the frame-level figures of
-``tools/analysis/frame_recovery.py`` to the best row. JSON keys: ``rows/<name>/...`` and
+(portrait-level metrics on people-mini val). ``--frame NAME=JSON`` adds the frame-level figures of
+``tools/analysis/frame_recovery.py`` to a row (a bare JSON path: to the best row). JSON keys: ``rows/<name>/...`` and
 ``best/portrait/{psnr_o_r,ssim_o_r,psnr_o_p,psnr_o_A,leak_db}``, ``best/frame/{psnr_o_r,psnr_ceiling}``.
 """
 import argparse
@@ -38,7 +38,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('runs', nargs='+', metavar='NAME=WORK_DIR')
     parser.add_argument('--best', required=True)
-    parser.add_argument('--frame', help='frame_recovery.py JSON of the best run')
+    parser.add_argument('--frame', action='append', default=[], metavar='[NAME=]JSON',
+                        help='frame_recovery.py JSON of a run (default: of the best run); repeatable')
     parser.add_argument('--out', default='results/recovery')
     args = parser.parse_args(argv)
     result, rows = {}, []
@@ -64,11 +65,17 @@ def main(argv=None) -> int:
     best = dict(rows)[args.best]
     for k in ('psnr_o_r', 'ssim_o_r', 'psnr_o_p', 'psnr_o_A', 'leak_db'):
         result[f'best/portrait/{k}'] = best[k]
-    if args.frame:
-        with open(args.frame) as f:
-            frame = json.load(f)
-        for k in ('psnr_o_r', 'psnr_o_p', 'psnr_o_A', 'psnr_ceiling'):
-            result[f'best/frame/{k}'] = frame[k]
+    frames = {}
+    for item in args.frame:
+        name, _, path = item.rpartition('=')
+        with open(path) as f:
+            frames[name or args.best] = json.load(f)
+    for name, frame in frames.items():
+        keys = [k for k in ('psnr_o_r', 'psnr_o_p', 'psnr_o_A', 'psnr_ceiling', 'psnr_o_r_wrongkey',
+                            'psnr_o_r_nokey') if k in frame]
+        result.update({f'rows/{name}/frame/{k}': frame[k] for k in keys})
+        if name == args.best:
+            result.update({f'best/frame/{k}': frame[k] for k in keys})
     result['best/name'] = args.best
     with open(args.out + '.json', 'w') as f:
         json.dump(result, f, indent=1, sort_keys=True)
@@ -77,11 +84,13 @@ def main(argv=None) -> int:
         return '—' if v is None else f'{v:.{d}f}'
 
     lines = ['| run | train min | iterations | it/s | PSNR(o,r) | SSIM(o,r) | PSNR(o,p) | PSNR(o,A) | leak (dB) |'
-             ' PSNR(o,r) wrong key | PSNR(o,r) no key |', '|' + ' --- |' * 11]
+             ' PSNR(o,r) wrong key | PSNR(o,r) no key | frame PSNR(o,r) | frame PSNR(o,A) |', '|' + ' --- |' * 13]
     for name, r in rows:
+        fr = frames.get(name, {})
         lines.append(f"| {name} | {fmt(r['train_minutes'], 1)} | {r['iterations']} | {fmt(r['it_per_s'], 3)} | "
                      f"{fmt(r['psnr_o_r'])} | {fmt(r['ssim_o_r'], 4)} | {fmt(r['psnr_o_p'])} | {fmt(r['psnr_o_A'])} | "
-                     f"{fmt(r['leak_db'])} | {fmt(r['psnr_o_r_wrongkey'])} | {fmt(r['psnr_o_r_nokey'])} |")
+                     f"{fmt(r['leak_db'])} | {fmt(r['psnr_o_r_wrongkey'])} | {fmt(r['psnr_o_r_nokey'])} | "
+                     f"{fmt(fr.get('psnr_o_r'))} | {fmt(fr.get('psnr_o_A'))} |")
     table = '\n'.join(lines)
     with open(args.out + '_table.md', 'w') as f:
         f.write(table + '\n')

@@ -2,9 +2,10 @@ from .desensitize import (PersonDesensitizeBase, PersonGaussianBlur, PersonGauss
                           PersonPixelate, desensitize_image, person_regions)
 from .letterbox import YOLOLetterBox
 from .portrait import PortraitBoxes
+from .tiles import NativePersonTile
 
 __all__ = [
-    'PortraitBoxes', 'YOLOLetterBox',
+    'NativePersonTile', 'PortraitBoxes', 'YOLOLetterBox',
     'PersonDesensitizeBase', 'PersonGaussianBlur', 'PersonGaussianNoise', 'PersonPixelate',
     'desensitize_image', 'person_regions'
 ]

@@ -25,38 +25,9 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
-DESENSITIZE_KINDS = ('blur', 'pixelate', 'noise')
+from ...models.utils.desensitize import DESENSITIZER_KINDS
+from ...models.utils.tiles import person_regions
 
-
-def person_regions(bboxes, img_shape: Sequence[int], margin: float = 1.0) -> np.ndarray:
-    """Integer pixel regions (x0, y0, x1, y1), end-exclusive, of the boxes inside the image.
-
-    Returns an (M, 4) int64 array sorted by ascending (margin-scaled) box area; empty/degenerate
-    boxes and boxes fully outside the image are dropped.
-    """
-    if margin is None or not math.isfinite(float(margin)) or float(margin) <= 0:
-        raise ValueError(f'margin must be a finite number > 0, got {margin!r}')
-    b = np.asarray(bboxes if bboxes is not None else [], dtype=np.float64)
-    if b.size == 0:
-        return np.zeros((0, 4), dtype=np.int64)
-    if b.ndim == 1 and b.shape[0] == 4:
-        b = b[None]
-    if b.ndim != 2 or b.shape[1] != 4:
-        raise ValueError(f'bboxes must be an (N, 4) xyxy array, got shape {b.shape}')
-    h, w = int(img_shape[0]), int(img_shape[1])
-    b = b[np.isfinite(b).all(axis=1)]
-    centre = (b[:, :2] + b[:, 2:]) / 2
-    half = (b[:, 2:] - b[:, :2]) * (float(margin) / 2)
-    lo, hi = centre - half, centre + half
-    area = np.prod(hi - lo, axis=1)
-    x0 = np.clip(np.floor(lo[:, 0]), 0, w)
-    y0 = np.clip(np.floor(lo[:, 1]), 0, h)
-    x1 = np.clip(np.ceil(hi[:, 0]), 0, w)
-    y1 = np.clip(np.ceil(hi[:, 1]), 0, h)
-    keep = (hi[:, 0] > lo[:, 0]) & (hi[:, 1] > lo[:, 1]) & (x1 > x0) & (y1 > y0)
-    regions = np.stack([x0, y0, x1, y1], axis=1)[keep].astype(np.int64)
-    order = np.argsort(area[keep], kind='stable')
-    return regions[order]
 
 
 def _blur_np(a: np.ndarray, radius: float) -> np.ndarray:
@@ -75,9 +46,9 @@ def _pixelate_np(a: np.ndarray, block: int) -> np.ndarray:
 
 
 def _check_strength(kind: str, radius, block, sigma) -> None:
-    if kind not in DESENSITIZE_KINDS:
+    if kind not in DESENSITIZER_KINDS:
         raise ValueError(f'unknown desensitizer kind {kind!r}; valid kinds: '
-                         f'{", ".join(DESENSITIZE_KINDS)}')
+                         f'{", ".join(DESENSITIZER_KINDS)}')
     if kind == 'blur' and not (math.isfinite(float(radius)) and float(radius) >= 0):
         raise ValueError(f'blur radius must be a finite number >= 0, got {radius!r}')
     if kind == 'pixelate' and (isinstance(block, bool) or int(block) != block or block < 1):

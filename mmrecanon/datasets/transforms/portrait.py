@@ -3,6 +3,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
+from ...models.utils.input_space import image_to_input_space
+
 
 @TRANSFORMS.register_module()
 class PortraitBoxes(BaseTransform):
@@ -29,11 +31,7 @@ class PortraitBoxes(BaseTransform):
             for key in ('input_center', 'input_scale', 'input_size'):
                 if key not in results:
                     raise KeyError(f"PortraitBoxes(from_space='image') needs '{key}' (put it after BottomupResize)")
-            center = np.asarray(results['input_center'], np.float32)
-            scale = np.asarray(results['input_scale'], np.float32)
-            size = np.asarray(results['input_size'], np.float32)
-            corners = boxes.reshape(-1, 2, 2)
-            boxes = ((corners - center + 0.5 * scale) / scale * size).reshape(-1, 4)
+            boxes = image_to_input_space(boxes.reshape(-1, 2, 2), results).reshape(-1, 4)
         results['portrait_bboxes'] = boxes.astype(np.float32)
         return results
 

@@ -44,8 +44,9 @@ def _public_scramble(size: int) -> Tuple[Tensor, Tensor]:
 class HaarCarrier(KeyedCarrier):
     """Bounded carrier in the Haar detail bands, scrambled publicly or with a key (module docstring).
 
-    ``unlock`` is :class:`KeyedCarrier`'s (a keyed carrier without ``keys`` gives y' as it is); only the
-    scramble and ``lock`` (A(x) + carrier instead of A(x)'s low band + carrier) differ.
+    ``lock``/``unlock`` (and their ``valid`` parts of padded tiles) are :class:`KeyedCarrier`'s (a keyed carrier
+    without ``keys`` gives y' as it is); only the scramble and ``_lock`` (A(x) + carrier instead of A(x)'s low
+    band + carrier) differ.
 
     Args:
         bound (float): b, the carrier's amplitude before the Haar split ([-1, 1] units).
@@ -65,7 +66,7 @@ class HaarCarrier(KeyedCarrier):
         perm, sign = _public_scramble(size)
         return perm.to(device).expand(n, -1), sign.to(device).expand(n, -1)
 
-    def lock(self, y: Tensor, a: Tensor, keys=None, nonces=None) -> Tensor:
+    def _lock(self, y: Tensor, a: Tensor, keys=None, nonces=None) -> Tensor:
         """``y`` = G_X(x) (tanh output), ``a`` = A(x) → y' (before 8-bit rounding)."""
         if y.shape[0] == 0:
             return a

@@ -205,17 +205,35 @@ class Desensitizer(nn.Module):
             self._generators[key] = torch.Generator(device=device).manual_seed(int(self.seed))
         return self._generators[key]
 
-    def _desensitize(self, x: Tensor, generator: Optional[torch.Generator]) -> Tensor:
+    def scaled_block(self, scale: float) -> int:
+        """Pixelation block at portrait scale ``scale`` (at least 1 px)."""
+        return max(1, int(round(self.block * float(scale))))
+
+    def support(self, scale: float = 1.0) -> Tuple[int, int]:
+        """(halo, grid) of A at ``scale``: how far a blur's taps reach and the pixelation lattice
+        (``models.utils.tiles.context_window``)."""
         if self.kind == 'blur':
-            return gaussian_blur(x, self.radius)
+            return int(math.ceil(3.0 * self.radius * float(scale))), 1
         if self.kind == 'pixelate':
-            return pixelate(x, self.block)
+            return 0, self.scaled_block(scale)
+        return 0, 1
+
+    def _desensitize(self, x: Tensor, generator: Optional[torch.Generator], scale: float) -> Tensor:
+        if self.kind == 'blur':
+            return gaussian_blur(x, self.radius * scale)
+        if self.kind == 'pixelate':
+            return pixelate(x, self.scaled_block(scale))
         return gaussian_noise(x, self.sigma, self.value_range, generator)
 
     @torch.no_grad()
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, scale: float = 1.0) -> Tensor:
+        """A(x); ``scale`` k multiplies the blur radius and the pixelation block (A at a person's own
+        resolution, ``models/utils/tiles.py``: k frame pixels per portrait pixel); noise is per pixel."""
         _check_nchw(x)
-        y = self._desensitize(x.detach(), self._generator(x.device) if self.kind == 'noise' else None)
+        scale = float(scale)
+        if not (math.isfinite(scale) and scale > 0):
+            raise ValueError(f'scale must be a finite number > 0, got {scale!r}')
+        y = self._desensitize(x.detach(), self._generator(x.device) if self.kind == 'noise' else None, scale)
         if self.clamp is not None:
             y = y.clamp(*self.clamp)
         return y.detach()

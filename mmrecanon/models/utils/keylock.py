@@ -14,18 +14,12 @@ Design (``KeyedCarrier``; documented for users in README "Key-locked recovery"):
   coefficient, argsort → a uniform permutation over all 3·C·(S/2)² coefficients of the portrait (bands
   and colours mixed), one more stream of bits → signs. A fresh nonce per portrait means no two
   portraits share a permutation, which defeats statistics pooled over many portraits.
-* The key is never written into images or sidecars. The sidecar holds a check value
-  HMAC-SHA256(k, "mmrecanon key check v1")[:8 bytes], which only tells whether a given key is the one
-  used; recovery with a key whose check value differs is refused.
-* Key file: 64 hexadecimal characters (32 bytes from ``secrets.token_bytes``) on one line; ``#``
-  comment lines are ignored. ``mmrecanon keygen`` writes it with mode 0600.
+* The key is never written into images or sidecars. The sidecar holds a check value (``io/keyfile.py``,
+  with the key-file format), which only tells whether a given key is the one used; recovery with a key
+  whose check value differs is refused.
 """
 import hashlib
-import hmac
-import os
-import os.path as osp
-import secrets
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -35,66 +29,13 @@ from torch import Tensor
 
 from mmpose.registry import MODELS
 
-KEY_BYTES = 32
-NONCE_BYTES = 16
-_CHECK_MESSAGE = b'mmrecanon key check v1'
+# keys, nonces, check values and key files: torch-free, in mmrecanon/io/keyfile.py (re-exported here)
+from ...io.keyfile import (KEY_BYTES, NONCE_BYTES, KeyLockError, check_value, generate_key,  # noqa: F401
+                           generate_nonce, parse_key, read_key_file, verify_key, write_key_file)
+
 _STREAM_DOMAIN = b'mmrecanon keylock v1'
 # 2×2 orthonormal Haar on each block [a b; c d] (pixel_unshuffle order a, b, c, d): LL, H, V, D.
 _HAAR = torch.tensor([[1., 1., 1., 1.], [1., -1., 1., -1.], [1., 1., -1., -1.], [1., -1., -1., 1.]]) / 2
-
-
-class KeyLockError(ValueError):
-    """A missing, malformed or wrong key (the CLI reports it in one line)."""
-
-
-# ---------------------------------------------------------------------------------------------- keys
-def generate_key() -> bytes:
-    return secrets.token_bytes(KEY_BYTES)
-
-
-def generate_nonce() -> bytes:
-    return secrets.token_bytes(NONCE_BYTES)
-
-
-def check_value(key: bytes) -> str:
-    """Public fingerprint of a key (16 hex digits); reveals nothing usable about the key."""
-    return hmac.new(key, _CHECK_MESSAGE, hashlib.sha256).hexdigest()[:16]
-
-
-def parse_key(text: str) -> bytes:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith('#')]
-    if len(lines) != 1:
-        raise KeyLockError('a key file holds exactly one line of 64 hexadecimal characters')
-    try:
-        key = bytes.fromhex(lines[0])
-    except ValueError:
-        raise KeyLockError('the key is not hexadecimal') from None
-    if len(key) != KEY_BYTES:
-        raise KeyLockError(f'the key must be {KEY_BYTES} bytes (64 hex characters), got {len(key)} bytes')
-    return key
-
-
-def read_key_file(path: str) -> bytes:
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'key file not found: {path}')
-    with open(path, encoding='ascii', errors='replace') as f:
-        try:
-            return parse_key(f.read(4096))
-        except KeyLockError as e:
-            raise KeyLockError(f'{path}: {e}') from None
-
-
-def write_key_file(path: str, key: bytes) -> None:
-    """Write a new key file (mode 0600); never overwrites an existing file."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, 'w', encoding='ascii') as f:
-        f.write('# mmrecanon recovery key: keep secret; whoever holds it (and G_Y) can recover people\n')
-        f.write(key.hex() + '\n')
-
-
-def verify_key(key: bytes, expected_check: str) -> None:
-    if not hmac.compare_digest(check_value(key), str(expected_check)):
-        raise KeyLockError('wrong key: its check value does not match the one recorded at anonymization')
 
 
 # ---------------------------------------------------------------------------------------------- Haar
@@ -154,7 +95,42 @@ class KeyedCarrier(BaseModule):
                                       torch.from_numpy(np.stack(signs)).to(device)))
         return self._last[1]
 
-    def lock(self, y: Tensor, a: Tensor, keys: Sequence[bytes], nonces: Sequence[bytes]) -> Tensor:
+    def lock(self, y: Tensor, a: Tensor, keys: Sequence[bytes] = None, nonces: Sequence[bytes] = None,
+             valid: Optional[Sequence[Tuple[int, int]]] = None) -> Tensor:
+        """y' of portraits y = G_X(x) and a = A(x).  ``valid``: per portrait, the (h, w) of its top-left
+        part that is real image (a padded tile, ``models/utils/tiles.py``); the carrier then lives in that
+        part only (an odd last row/column stays A(x)) and the part is replicated into the padding."""
+        if valid is None:
+            return self._lock(y, a, keys, nonces)
+        return self._on_valid(lambda t, k, n: self._lock(t[0], t[1], k, n), (y, a), a, valid, keys, nonces)
+
+    def unlock(self, y: Tensor, keys=None, nonces=None, valid: Optional[Sequence[Tuple[int, int]]] = None) -> Tensor:
+        """G_Y's input from y' (``valid`` as in :meth:`lock`)."""
+        if valid is None:
+            return self._unlock(y, keys, nonces)
+        return self._on_valid(lambda t, k, n: self._unlock(t[0], k, n), (y, ), y, valid, keys, nonces)
+
+    @staticmethod
+    def _on_valid(fn, tensors, base: Tensor, valid, keys, nonces) -> Tensor:
+        """``fn`` on the even-sized valid parts of the portraits, grouped by size; the rest is ``base``."""
+        from .tiles import pad_tiles
+        if len(valid) != base.shape[0]:
+            raise ValueError(f'{len(valid)} valid sizes for {base.shape[0]} portraits')
+        groups = {}
+        for i, (vh, vw) in enumerate(valid):
+            groups.setdefault((vh // 2 * 2, vw // 2 * 2), []).append(i)
+        out = base.clone()
+        for (vh, vw), idx in groups.items():
+            if vh == 0 or vw == 0:
+                continue
+            ii = torch.as_tensor(idx, device=base.device)
+            sub = [t[ii, :, :vh, :vw] for t in tensors]
+            k = None if keys is None else [keys[i] for i in idx]
+            n = None if nonces is None else [nonces[i] for i in idx]
+            out[ii, :, :vh, :vw] = fn(sub, k, n)
+        return pad_tiles(out, valid)
+
+    def _lock(self, y: Tensor, a: Tensor, keys: Sequence[bytes], nonces: Sequence[bytes]) -> Tensor:
         if y.shape[0] == 0:
             return y
         _, details = haar2d(y)
@@ -168,7 +144,7 @@ class KeyedCarrier(BaseModule):
         """Permutation and signs (n × size) of the portraits' detail coefficients."""
         return self._index(keys, nonces, size, device)
 
-    def unlock(self, y: Tensor, keys=None, nonces=None) -> Tensor:
+    def _unlock(self, y: Tensor, keys=None, nonces=None) -> Tensor:
         if (keys is None and self.keyed) or y.shape[0] == 0:
             return y
         low, details = haar2d(y)
@@ -176,6 +152,14 @@ class KeyedCarrier(BaseModule):
         perm, sign = self._scramble(flat.shape[0], flat.shape[1], keys, nonces, y.device)
         restored = torch.empty_like(flat).scatter(1, perm, flat * sign.to(flat))
         return ihaar2d(low, restored.view_as(details))
+
+
+def tile_nonce(nonce: bytes, index: int) -> bytes:
+    """The nonce of tile ``index`` of a region whose nonce is ``nonce`` (native-resolution portraits,
+    ``models/utils/tiles.py``): every tile gets its own scramble from the region's one public nonce."""
+    if len(nonce) != NONCE_BYTES:
+        raise KeyLockError(f'nonce must be {NONCE_BYTES} bytes')
+    return hashlib.sha256(_STREAM_DOMAIN + b'tile' + nonce + int(index).to_bytes(4, 'big')).digest()[:NONCE_BYTES]
 
 
 def random_keys(n: int, generator: torch.Generator = None) -> Tuple[List[bytes], List[bytes]]:

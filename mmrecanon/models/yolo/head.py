@@ -32,6 +32,7 @@ from torch import Tensor
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.registry import MODELS, TASK_UTILS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
+from ...compat import library_notices_off
 from .backbone import DEFAULT_ACT, DEFAULT_NORM, make_divisible
 
 # Default test-time settings (overridden by the head's ``test_cfg`` and then by the estimator's).
@@ -196,8 +197,9 @@ class YOLOv8PoseHead(BaseHead):
 
     def get_priors(self, featmap_sizes, dtype, device) -> Tensor:
         """(N, 4) anchor points (x, y, stride_w, stride_h) over all levels, in input pixels."""
-        return torch.cat(self.prior_generator.grid_priors(
-            featmap_sizes, dtype=dtype, device=device, with_stride=True))
+        with library_notices_off():  # MMPose's generator calls torch.meshgrid without `indexing`
+            return torch.cat(self.prior_generator.grid_priors(
+                featmap_sizes, dtype=dtype, device=device, with_stride=True))
 
     def dfl_decode(self, dist_logits: Tensor) -> Tensor:
         """(..., 4 * reg_max) logits -> (..., 4) expected distances (in bins/strides):

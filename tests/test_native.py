@@ -1,0 +1,198 @@
+"""Recovery at the person's own resolution: regions, tiles, A at the person's scale, carriers on padded
+tiles, the training tiles and the inference API's native path (models/utils/tiles.py)."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mmrecanon  # noqa: F401
+from mmrecanon.datasets.transforms.tiles import NativePersonTile
+from mmrecanon.models.utils.carrier import HaarCarrier
+from mmrecanon.models.utils.desensitize import Desensitizer
+from mmrecanon.models.utils.keylock import haar2d, random_keys, tile_nonce
+from mmrecanon.models.utils.tiles import (context_window, cut_tiles, native_regions, pad_tiles, put_tiles,
+                                          region_tiles)
+
+
+def test_native_regions_merge_overlaps_align_to_even_pixels_and_scale_A():
+    regions, scales = native_regions([[10, 20, 110, 300], [100, 30, 200, 310], [401, 401, 421, 431]],
+                                     (480, 640), margin=1.25, portrait_size=128)
+    # the first two overlap once scaled by 1.25: one region, their union, with the larger scale
+    assert regions.tolist() == [[0, 0, 214, 346], [398, 396, 424, 436]]
+    assert scales.tolist() == pytest.approx([1.25 * 280 / 128, 1.25 * 30 / 128])
+    assert (regions % 2 == 0).all()
+    # clipped to the image; an odd image border is the one place a side may stay odd
+    r, _ = native_regions([[0, 0, 99, 50]], (51, 99), 1.0, 128)
+    assert r.tolist() == [[0, 0, 99, 50]]
+    r, s = native_regions(np.zeros((0, 4)), (10, 10), 1.25, 128)
+    assert r.shape == (0, 4) and s.shape == (0, )
+
+
+def test_region_tiles_cover_the_region_once():
+    tiles = region_tiles((6, 4, 300, 140), 128)
+    assert tiles.tolist() == [[6, 4, 134, 132], [134, 4, 262, 132], [262, 4, 300, 132],
+                              [6, 132, 134, 140], [134, 132, 262, 140], [262, 132, 300, 140]]
+    cover = np.zeros((150, 310), int)
+    for x0, y0, x1, y1 in tiles:
+        cover[y0:y1, x0:x1] += 1
+    assert cover.sum() == 294 * 136 and cover.max() == 1
+
+
+@pytest.mark.parametrize('kind,strength,scales', [('blur', 8, (0.3, 1.0, 2.7)), ('pixelate', 12, (0.5, 1.3, 3.1))])
+def test_A_on_the_context_window_equals_A_on_the_whole_region(kind, strength, scales):
+    desensitizer = Desensitizer(kind, radius=strength, block=strength)
+    img = torch.rand(1, 3, 300, 260, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    region = (0, 0, 260, 300)
+    for scale in scales:
+        full = desensitizer(img, scale=scale)
+        for rect in region_tiles(region, 128):
+            wx0, wy0, wx1, wy1 = context_window(region, rect, *desensitizer.support(scale))
+            part = desensitizer(img[:, :, wy0:wy1, wx0:wx1], scale=scale)
+            x0, y0, x1, y1 = rect
+            torch.testing.assert_close(part[..., y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0],
+                                       full[..., y0:y1, x0:x1], atol=1e-5, rtol=0)
+    assert desensitizer.support(2.0) == ((int(np.ceil(48)), 1) if kind == 'blur' else (0, 24))
+
+
+def test_scaled_A_is_the_portrait_A_of_a_bigger_person():
+    """Blur σ·k at k× the resolution, downsampled k×, is close to blur σ on the downsampled image."""
+    img = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    big = F.interpolate(img, scale_factor=4, mode='nearest')
+    a = Desensitizer('blur', radius=2, clamp=None)
+    down = F.avg_pool2d(a(big, scale=4), 4)
+    assert (down - a(img)).abs().mean() < 0.02
+
+
+def test_cut_pad_put_tiles_round_trip():
+    img = torch.arange(3 * 20 * 30, dtype=torch.float32).reshape(3, 20, 30)
+    rects = region_tiles((2, 4, 30, 20), 16)
+    tiles, valid = cut_tiles(img, rects, 16)
+    assert rects.tolist() == [[2, 4, 18, 20], [18, 4, 30, 20]] and valid == [(16, 16), (16, 12)]
+    # the padding repeats the last real row / column
+    vh, vw = valid[1]
+    assert torch.equal(tiles[1, :, :vh, vw:], tiles[1, :, :vh, vw - 1:vw].expand(-1, -1, 16 - vw))
+    back = put_tiles(torch.zeros_like(img), tiles, rects)
+    assert torch.equal(back[:, 4:20, 2:30], img[:, 4:20, 2:30]) and back[:, :4].abs().sum() == 0
+
+
+@pytest.mark.parametrize('keyed', [False, True])
+def test_carrier_on_padded_tiles_is_the_carrier_of_the_real_part(keyed):
+    torch.manual_seed(0)
+    carrier = HaarCarrier(bound=0.1, keyed=keyed)
+    # an A(x) stand-in with no Haar details (constant 2×2 blocks), so unlocking leaves G_X's carrier alone
+    a = F.interpolate(torch.rand(3, 3, 8, 8) * 2 - 1, scale_factor=2, mode='nearest')
+    g = torch.tanh(torch.randn(3, 3, 16, 16))
+    valid = [(16, 16), (10, 6), (7, 16)]
+    keys, nonces = random_keys(3) if keyed else (None, None)
+    y = carrier.lock(g, a, keys, nonces, valid)
+    for i, (vh, vw) in enumerate(valid):
+        eh, ew = vh // 2 * 2, vw // 2 * 2
+        k, n = (None, None) if not keyed else ([keys[i]], [nonces[i]])
+        alone = carrier.lock(g[i:i + 1, :, :eh, :ew], a[i:i + 1, :, :eh, :ew], k, n)
+        torch.testing.assert_close(y[i:i + 1, :, :eh, :ew], alone)
+        # an odd last row stays A(x); the padding replicates the real part
+        torch.testing.assert_close(y[i, :, eh:vh, :vw], a[i, :, eh:vh, :vw])
+        torch.testing.assert_close(y[i:i + 1], pad_tiles(y[i:i + 1], [(vh, vw)]))
+    # unlock inverts lock on the real part: the low band is A's, the details are G_X's carrier
+    u = carrier.unlock(y, keys, nonces, valid)
+    eh, ew = 10, 6
+    low_u, det_u = haar2d(u[1:2, :, :eh, :ew])
+    low_a, _ = haar2d(a[1:2, :, :eh, :ew])
+    _, det_g = haar2d(0.1 * g[1:2, :, :eh, :ew])
+    torch.testing.assert_close(low_u, low_a, atol=1e-5, rtol=0)
+    torch.testing.assert_close(det_u, det_g, atol=1e-5, rtol=0)
+
+
+def test_tile_nonces_differ_per_tile_and_are_deterministic():
+    n = bytes(range(16))
+    assert tile_nonce(n, 0) != tile_nonce(n, 1) and tile_nonce(n, 3) == tile_nonce(n, 3)
+    assert len(tile_nonce(n, 0)) == 16
+
+
+def test_native_person_tile_matches_the_inference_tiles():
+    desensitizer = dict(type='Desensitizer', kind='blur', radius=8)
+    t = NativePersonTile(desensitizer, tile=64, margin=1.25, portrait_prob=0.0, box_jitter=0.0, flip=False)
+    with pytest.raises(ValueError, match='pick'):
+        NativePersonTile(desensitizer, pick='person')
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (150, 200, 3), dtype=np.uint8)
+    box = np.array([[40., 20., 120., 130.]])
+    np.random.seed(3)
+    out = t.transform(dict(img=img.copy(), bbox=box))
+    pair, valid = out['img'], out['tile_valid']
+    assert pair.shape == (64, 64, 6) and pair.dtype == np.float32
+    # the tile is one of the region's tiles, and its A is the whole region's A at the region's scale
+    (region, ), (scale, ) = native_regions(box, img.shape[:2], 1.25, 64)
+    frame = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 127.5 - 1
+    x0, y0, x1, y1 = region
+    a_region = Desensitizer('blur', radius=8)(frame[:, :, y0:y1, x0:x1], scale=scale)[0]
+    found = 0
+    for rx0, ry0, rx1, ry1 in region_tiles(region, 64):
+        if (ry1 - ry0, rx1 - rx0) != valid:
+            continue
+        x = img[ry0:ry1, rx0:rx1].astype(np.float32)
+        if np.allclose(pair[:valid[0], :valid[1], :3], x, atol=1e-3):
+            a = (a_region[:, ry0 - y0:ry1 - y0, rx0 - x0:rx1 - x0].permute(1, 2, 0).numpy() + 1) * 127.5
+            np.testing.assert_allclose(pair[:valid[0], :valid[1], 3:], a, atol=1e-3)
+            found += 1
+    assert found == 1
+    assert t.transform(dict(img=img, bbox=np.array([[0, 0, 5, 5.]]))) is None  # nobody big enough
+
+
+@pytest.fixture(scope='module')
+def native_model():
+    from mmrecanon.apis import init_recanon
+    return init_recanon('configs/cpu/recanon-native_blur_people-mini_tiles.py', None)
+
+
+def test_native_anonymize_keeps_the_background_and_the_low_band_of_A(native_model):
+    from mmrecanon.apis import anonymize_image, recover_image
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, (180, 260, 3), dtype=np.uint8)
+    img = np.ascontiguousarray(np.repeat(np.repeat(img[::4, ::4], 4, 0), 4, 1)[:180, :260])
+    boxes = np.array([[30, 20, 110, 170], [150, 40, 230, 160]], np.float32)
+    anon = anonymize_image(native_model, img, boxes=boxes)
+    conv = anonymize_image(native_model, img, boxes=boxes, use_desensitizer=True)['enhanced']
+    regions = np.asarray(anon['boxes'])
+    assert np.array_equal(regions, np.round(regions)) and (regions % 2 == 0).all()
+    outside = np.ones(img.shape[:2], bool)
+    for x0, y0, x1, y1 in regions.astype(int):
+        outside[y0:y1, x0:x1] = False
+        # what the eye sees best (every 2×2 block mean) is A(x)'s, up to 8-bit rounding
+        y = anon['enhanced'][y0:y1, x0:x1].astype(np.float32)
+        a = conv[y0:y1, x0:x1].astype(np.float32)
+        blocks = lambda v: v.reshape(v.shape[0] // 2, 2, v.shape[1] // 2, 2, 3).mean((1, 3))  # noqa: E731
+        assert np.abs(blocks(y) - blocks(a)).max() <= 1.5
+        assert np.abs(y - a).max() > 2  # and there is a carrier
+    assert np.array_equal(anon['enhanced'][outside], img[outside])
+    rec = recover_image(native_model, anon['enhanced'], anon['boxes'])
+    assert np.array_equal(rec[outside], img[outside])
+    with pytest.raises(ValueError, match='whole-pixel'):
+        recover_image(native_model, anon['enhanced'], (regions + 0.5).tolist())
+
+
+def test_native_key_lock_scrambles_each_tile_with_the_key(native_model):
+    from mmrecanon.apis import (KeyLockError, anonymize_image, init_recanon, recover_image,
+                                recover_without_key)
+    from mmrecanon.models.utils.keylock import generate_key
+    keyed = init_recanon('configs/cpu/recanon-native-keyed_blur_people-mini_tiles.py', None)
+    keyed.load_state_dict(native_model.state_dict())  # the same G_X/G_Y: only the scramble differs
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 256, (150, 300, 3), dtype=np.uint8)
+    boxes = np.array([[20, 10, 250, 140]], np.float32)  # one region of 2 × 3 tiles
+    k1, k2 = generate_key(), generate_key()
+    a1 = anonymize_image(keyed, img, boxes=boxes, key=k1, estimate=False)
+    a2 = anonymize_image(keyed, img, boxes=boxes, key=k2, estimate=False)
+    plain = anonymize_image(native_model, img, boxes=boxes, estimate=False)
+    assert len(a1['nonces']) == 1 == len(a1['boxes'])  # one public nonce per region; tiles derive theirs
+    x0, y0, x1, y1 = np.asarray(a1['boxes'][0], int)
+    d1, d2, dp = (v['enhanced'][y0:y1, x0:x1].astype(int) for v in (a1, a2, plain))
+    # the same carrier energy, scrambled differently by each key (and unlike the public scramble)
+    assert (d1 != d2).mean() > 0.5 and (d1 != dp).mean() > 0.5
+    with pytest.raises(KeyLockError):
+        recover_image(keyed, a1['enhanced'], a1['boxes'], key=k2, nonces=a1['nonces'], key_check=a1['key_check'])
+    back = recover_image(keyed, a1['enhanced'], a1['boxes'], key=k1, nonces=a1['nonces'])
+    nokey = recover_without_key(keyed, a1['enhanced'], a1['boxes'])
+    assert back.shape == nokey.shape == img.shape and not np.array_equal(back, nokey)
+    with pytest.raises(KeyLockError):
+        recover_without_key(native_model, plain['enhanced'], plain['boxes'])
