@@ -4,4 +4,5 @@ _base_ = [
     './_base_/datasets/mpii_recanon.py',
     './_base_/recanon_runtime.py',
 ]
-model = {{_base_.recanon_model}}
+model = dict(pose_estimator={{_base_.pose_estimator}}, pose_mode={{_base_.pose_mode}},
+             pose_codec={{_base_.pose_codec}})

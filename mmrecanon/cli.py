@@ -33,9 +33,9 @@ from typing import List, Optional
 # import torch, MMEngine or OpenCV); the model stack is imported by the commands that need it.
 from .io import video
 from .io.boxes import BoxSpec
-from .io.checkpoint import export_camera
+from .io.checkpoint import check_export_paths, export_camera
 from .io.config import CfgOptionsAction, load_config, parse_cfg_options
-from .io.jobs import IF_NOBODY, IMAGE_EXTS, Job, check_paths, check_writable, collect_inputs, debug, inside, kind
+from .io.jobs import IF_NOBODY, IMAGE_EXTS, anonymize_jobs, check_paths, check_writable, debug
 from .io.jobs import UsageError as CLIError
 from .io.jobs import one_line, resolve_io, run_jobs, warn
 from .io.sidecar import PORTRAITS, POSES, RECOVERED, RecoverRecord, Sidecars, load_portraits
@@ -50,7 +50,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _load_model(args):
     """The ReCanon of --config/--checkpoint (and the detector), with one-line errors."""
-    for flag, path in (('--config', args.config), ('--checkpoint', args.checkpoint)):
+    for flag, path in (('--config', args.config), ('--checkpoint', args.checkpoint),
+                       ('--pose-checkpoint', getattr(args, 'pose_checkpoint', None) or args.checkpoint)):
         if not osp.isfile(path):
             raise FileNotFoundError(f'{flag} file not found: {path}')
     import mmrecanon
@@ -64,7 +65,8 @@ def _load_model(args):
         raise CLIError(f'--device {device}: no CUDA device available')
     return init_recanon(args.config, args.checkpoint, device=device, cfg_options=args.cfg_options,
                         det_config=getattr(args, 'det_config', None),
-                        det_checkpoint=getattr(args, 'det_checkpoint', None))
+                        det_checkpoint=getattr(args, 'det_checkpoint', None),
+                        pose_checkpoint=getattr(args, 'pose_checkpoint', None))
 
 
 def _read_key(args) -> Optional[bytes]:
@@ -79,16 +81,8 @@ def cmd_anonymize(args) -> int:
     if args.out_ext is not None and not args.out_ext.lower().lstrip('.') in [e[1:] for e in IMAGE_EXTS]:
         raise CLIError(f'--out-ext must be one of {", ".join(IMAGE_EXTS)}, got {args.out_ext}')
     spec = BoxSpec(args.boxes) if args.boxes else None
-    real_src, real_out = osp.realpath(src), osp.realpath(out)
-    # OUT inside IN: its subtree holds our outputs, not inputs
-    files = collect_inputs(src, exclude=real_out if inside(real_out, real_src) else None)
-    jobs = []
-    for path, rel in files:
-        out_rel = rel
-        if args.out_ext and kind(path) == 'image':
-            out_rel = osp.splitext(rel)[0] + '.' + args.out_ext.lower().lstrip('.')
-        jobs.append(Job(path, rel, out, out_rel, args.vis))
-    check_paths(jobs, [p for p, _ in files], [osp.join(out, PORTRAITS), osp.join(out, POSES)])
+    jobs, inputs = anonymize_jobs(src, out, args.out_ext, args.vis)
+    check_paths(jobs, inputs, [osp.join(out, PORTRAITS), osp.join(out, POSES)])
     if spec is not None:
         spec.check(jobs, src if osp.isdir(src) else osp.dirname(src))
     check_writable(out)
@@ -103,7 +97,7 @@ def cmd_anonymize(args) -> int:
     sidecars = Sidecars(out, FileAnonymizer.sidecar_header(anonymizer, args.config), warn=warn)
     os.makedirs(out, exist_ok=True)
     worker = FileAnonymizer(anonymizer, sidecars, spec, args.checkpoint, args.det_checkpoint, args.if_nobody,
-                            args.fourcc)
+                            args.fourcc, not args.per_frame, args.pose_checkpoint)
 
     def process(job, bar):
         worker.image(job) if job.kind == 'image' else worker.video(job, bar)
@@ -152,35 +146,17 @@ def cmd_recover(args) -> int:
 
 
 def cmd_keygen(args) -> int:
-    from .io.keyfile import check_value, generate_key, write_key_file  # no torch: answers at once
-    if osp.exists(args.key_file):
-        raise CLIError(f'{args.key_file} exists; a key file is never overwritten (recovery of everything '
-                       'anonymized with it would be lost)')
-    parent = osp.dirname(osp.abspath(args.key_file))
-    if not osp.isdir(parent):
-        raise CLIError(f'folder not found: {parent}')
-    key = generate_key()
-    write_key_file(args.key_file, key)
-    print(f'wrote {args.key_file} (256-bit key, mode 0600; check value {check_value(key)}). Keep it secret and '
-          'backed up: without it key-locked people cannot be recovered.', flush=True)
+    from .io.keyfile import create_key_file  # no torch: answers at once
+    print(create_key_file(args.key_file), flush=True)
     return 0
 
 
 def cmd_export_camera(args) -> int:
     """Checkpoint for the camera side: G_X and P only (no G_Y, no discriminators, no optimizer state)."""
-    src, dst = osp.abspath(args.checkpoint), osp.abspath(args.out)
-    if not osp.isfile(src):
-        raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
-    if osp.realpath(dst) == osp.realpath(src):
-        raise CLIError('the camera checkpoint must not overwrite the full checkpoint; choose another OUT path')
-    if osp.isdir(dst):
-        raise CLIError(f'{args.out} is a folder; give the file name of the camera checkpoint')
-    if osp.lexists(dst) and not args.force:
-        raise CLIError(f'{args.out} exists and is not replaced (it may be the only copy of a G_Y); choose another '
-                       'OUT or pass --force')
+    check_export_paths(args.checkpoint, args.out, args.force)
     import mmrecanon
     mmrecanon.load()  # torch >= 2.6 checkpoint loading shim
-    kept, dropped, optimizer = export_camera(src, dst)
+    kept, dropped, optimizer = export_camera(osp.abspath(args.checkpoint), osp.abspath(args.out))
     print(f'wrote {args.out}: {kept} tensors (G_X, P); removed {dropped} recoverer/discriminator tensors'
           f'{" and the optimizer state" if optimizer else ""}', flush=True)
     return 0
@@ -212,8 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--boxes', help='JSON person boxes [x1, y1, x2, y2] (see README); else people are detected')
     p.add_argument('--det-config', help='MMDet detector config (person boxes for top-down P)')
     p.add_argument('--det-checkpoint', help='MMDet detector checkpoint')
+    p.add_argument('--pose-checkpoint', help="P's weights from their own file (converter output; AGPL-3.0)")
     p.add_argument('--score-thr', type=float, default=0.3, help='person detection / pose score threshold')
     p.add_argument('--vis', action='store_true', help='also write original | privacy-enhanced | poses panels')
+    p.add_argument('--per-frame', action='store_true', help='videos: each frame on its own (no held boxes/tiles)')
     p.add_argument('--out-ext', default=None,
                    help='write images in this format (e.g. png: lossless, background bit-identical)')
     p.add_argument('--if-nobody', choices=IF_NOBODY, default=IF_NOBODY[0],

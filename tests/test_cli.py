@@ -386,7 +386,7 @@ def test_bottomup_people_come_from_p_on_the_letterboxed_frame():
     from mmpose.registry import MODELS
     if 'YOLOv8PoseHead' not in MODELS.module_dict:
         pytest.importorskip('mmrecanon.models.yolo')
-    pose = Config.fromfile('configs/_base_/pose/yolov8pose_n_coco.py').model.pose_estimator.to_dict()
+    pose = Config.fromfile('configs/_base_/pose/yolov8pose_n_coco.py').pose_estimator.to_dict()
     pose['test_cfg'].update(score_thr=0.0, max_per_img=5)
     # no test pipeline in this config: the letter-box size comes from the codec
     codec = dict(type='YOLOXPoseAnnotationProcessor', input_size=(64, 64))

@@ -50,7 +50,7 @@ def bottomup(env):
     from mmpose.registry import MODELS
     if 'YOLOv8PoseHead' not in MODELS.module_dict:
         pytest.importorskip('mmrecanon.models.yolo')
-    pose = Config.fromfile('configs/_base_/pose/yolov8pose_n_coco.py').model.pose_estimator.to_dict()
+    pose = Config.fromfile('configs/_base_/pose/yolov8pose_n_coco.py').pose_estimator.to_dict()
     pose['test_cfg'].update(score_thr=0.0, max_per_img=5)
     cfg = tiny_model_cfg(pose_estimator=pose, pose_mode='bottomup',
                          pose_codec=dict(type='YOLOXPoseAnnotationProcessor', input_size=(64, 64)))

@@ -235,3 +235,46 @@ def test_desensitizer_moves_with_its_model():
     net = torch.nn.Sequential(Desensitizer(kind='pixelate', block=2)).to(torch.float64)
     x = torch.arange(16, dtype=torch.float64).reshape(1, 1, 4, 4) / 16
     assert torch.allclose(net(x)[0, 0, 0, :2], torch.full((2, ), (0 + 1 + 4 + 5) / 64, dtype=torch.float64))
+
+
+@pytest.mark.parametrize('kind,strength', [('blur', 8), ('pixelate', 12)])
+def test_pipeline_A_at_the_persons_scale_is_the_native_models_A(kind, strength):
+    """``portrait_size`` makes the data-pipeline A the native-resolution model's A: strength × k per person."""
+    import torch
+
+    from mmrecanon.models.utils.desensitize import Desensitizer
+    from mmrecanon.models.utils.tiles import person_regions
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    boxes = np.array([[20., 30., 120., 230.], [200., 100., 240., 160.]])  # two sizes: two k's
+    t = (PersonGaussianBlur(radius=strength, margin=1.25, portrait_size=128) if kind == 'blur' else
+         PersonPixelate(block=strength, margin=1.25, portrait_size=128))
+    out = t.transform(dict(img=img.copy(), bbox=boxes))['img']
+    model_a = Desensitizer(kind, radius=strength, block=strength)
+    regions, index = person_regions(boxes, img.shape, 1.25, with_index=True)
+    assert sorted(index.tolist()) == [0, 1]
+    for (x0, y0, x1, y1), i in zip(regions, index):
+        k = 1.25 * max(boxes[i, 2] - boxes[i, 0], boxes[i, 3] - boxes[i, 1]) / 128
+        part = torch.from_numpy(img[y0:y1, x0:x1].astype(np.float32)).permute(2, 0, 1)[None] / 127.5 - 1
+        ref = ((model_a(part, scale=k)[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().clip(0, 255)
+        assert np.abs(out[y0:y1, x0:x1].astype(int) - ref.astype(int)).max() <= 1
+    assert 'portrait_size=128' in repr(t)
+    plain = type(t)(strength, margin=1.25).transform(dict(img=img.copy(), bbox=boxes))['img']
+    assert not np.array_equal(plain, out)  # the strengths in image pixels: another A (k ≠ 1 here)
+
+
+def test_conventional_pipeline_config_blurs_the_people_only():
+    """The plain-MMPose "Conventional" config: A in the data pipeline, at each person's scale."""
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import DATASETS
+
+    from mmrecanon.runtime import load_config
+    init_default_scope('mmpose')
+    conv = load_config('configs/yolov8pose/yolov8pose-n_people-mini_conventional-blur.py')
+    pre = load_config('configs/yolov8pose/yolov8pose-n_people-mini_pre.py')
+    a = conv.test_dataloader.dataset.pipeline[1]
+    assert a == dict(type='PersonGaussianBlur', radius=8, margin=1.25, portrait_size=128)
+    x_conv = DATASETS.build(conv.test_dataloader.dataset)[0]['inputs']
+    x_pre = DATASETS.build(pre.test_dataloader.dataset)[0]['inputs']
+    same = (x_conv == x_pre).all(0).float().mean().item()
+    assert 0.2 < same < 0.995  # the people are blurred, the background is not

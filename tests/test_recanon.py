@@ -125,8 +125,8 @@ def _changed(before, model):
 
 def yolo_p():
     """The YOLOv8-style one-stage P (bottom-up) instead of RTMPose: one `_base_` line in the configs."""
-    pose = Config.fromfile('configs/_base_/pose/yolov8pose_n_coco.py').model.to_dict()
-    return dict(pose_codec=None, **pose)
+    pose = Config.fromfile('configs/_base_/pose/yolov8pose_n_coco.py')
+    return dict(pose_codec=None, pose_estimator=pose.pose_estimator.to_dict(), pose_mode=pose.pose_mode)
 
 
 @pytest.mark.parametrize('p', ['rtmpose', 'yolov8'])
@@ -226,3 +226,62 @@ def test_bad_method_and_cycle_order_are_one_line_errors():
         build(cycle_order='backwards')
     with pytest.raises(ValueError, match="needs 'enhancer'"):
         build(enhancer=None)
+
+
+class _Runner:
+    """What ProgressiveSupervisionHook reads of MMEngine's Runner."""
+
+    def __init__(self, model, epoch=0):
+        import logging
+        self.model, self.epoch, self.logger = model, epoch, logging.getLogger('test')
+
+
+def test_progressive_supervision_upgrades_the_target_on_schedule_and_resumes(train_batch):
+    from mmrecanon.engine import ProgressiveSupervisionHook
+    model = build().train()
+    data = model.data_preprocessor(copy.deepcopy(train_batch), True)
+    x, _, _, boxes = model.batch_portraits(data['inputs'], data['data_samples'])
+    before = model.translate(x)
+    assert model.supervisor is None and torch.equal(before['target'], before['conventional'])  # the paper: A(x)
+    hook = ProgressiveSupervisionHook(stage_epochs=2, max_stages=1)
+    hook.after_train_epoch(_Runner(model, epoch=0))  # epoch 1 of 2: no switch yet
+    assert model.supervisor is None
+    hook.after_train_epoch(_Runner(model, epoch=1))
+    assert model.supervisor is not None and hook.stages == 1
+    assert not any(p.requires_grad for p in model.supervisor.parameters())
+    assert 'supervisor' not in ''.join(model.state_dict())  # no checkpoint key, no optimizer
+    # the new target is the frozen G_X's y' (no gradient); L_XY and D_Y's real sample use it
+    trans = model.translate(x)
+    torch.testing.assert_close(trans['target'], model.enhance(x, enhancer=model.supervisor).detach())
+    assert not trans['target'].requires_grad
+    losses = model.generator_losses(data['inputs'], data['data_samples'], x, boxes, trans)
+    torch.testing.assert_close(losses['loss_xy'], model.enhance_loss(trans['enhanced'], trans['target']))
+    # G_X trains on, the supervisor stays what it was
+    with torch.no_grad():
+        for p in model.enhancer.parameters():
+            p.add_(0.01)
+    assert not torch.equal(model.enhance(x), model.enhance(x, enhancer=model.supervisor))
+    hook.after_train_epoch(_Runner(model, epoch=3))  # max_stages reached
+    assert hook.stages == 1
+    # checkpoint round trip: a resumed run gets the same supervisor
+    ckpt = {}
+    hook.before_save_checkpoint(_Runner(model), ckpt)
+    fresh, hook2 = build(), ProgressiveSupervisionHook(stage_epochs=2, max_stages=1)
+    hook2.after_load_checkpoint(_Runner(fresh), ckpt)
+    assert hook2.stages == 1
+    for (k, v), w in zip(model.supervisor.state_dict().items(), fresh.supervisor.state_dict().values()):
+        assert torch.equal(v, w), k
+
+
+def test_progressive_supervision_waits_while_y_is_less_private_than_A():
+    from mmrecanon.engine import ProgressiveSupervisionHook
+    model = build()
+    hook = ProgressiveSupervisionHook(stage_epochs=1, psnr_margin=0.5)
+    hook.after_val_epoch(None, {'portrait/psnr_o_p': 21.2, 'portrait/psnr_o_A': 20.5})  # 0.7 dB above A
+    hook.after_train_epoch(_Runner(model))
+    assert model.supervisor is None and hook.stages == 0
+    hook.after_val_epoch(None, {'portrait/psnr_o_p': 20.9, 'portrait/psnr_o_A': 20.5})
+    hook.after_train_epoch(_Runner(model))
+    assert model.supervisor is not None and hook.stages == 1
+    with pytest.raises(ValueError, match='stage_epochs'):
+        ProgressiveSupervisionHook(stage_epochs=0)

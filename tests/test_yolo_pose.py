@@ -52,10 +52,10 @@ def test_base_configs_build(name, channels, k, sigma0):
     from mmengine.config import Config
     from mmpose.registry import MODELS
     cfg = Config.fromfile(str(BASE_POSE / f'{name}.py'))
-    assert set(cfg.keys()) == {'model', 'pose_codec'}
-    assert cfg.model.pose_mode == 'bottomup'
+    assert set(cfg.keys()) == {'pose_estimator', 'pose_mode', 'pose_codec'}  # MMPose's idiom: variables
+    assert cfg.pose_mode == 'bottomup'
     assert cfg.pose_codec.type == 'YOLOXPoseAnnotationProcessor'
-    model = MODELS.build(cfg.model.pose_estimator)
+    model = MODELS.build(cfg.pose_estimator)
     assert type(model).__name__ == 'BottomupPoseEstimator'
     assert model.backbone.out_channels[2:] == channels
     assert model.neck.out_channels == channels

@@ -33,7 +33,7 @@ def _tool():
 
 def _build(cfg_path, **head):
     init_default_scope('mmpose')
-    cfg = Config.fromfile(cfg_path).model.pose_estimator
+    cfg = Config.fromfile(cfg_path).pose_estimator  # a `_base_/pose` file defines the variable
     cfg.head.update(head)
     return MODELS.build(cfg).eval()
 
@@ -169,8 +169,8 @@ def test_bad_inputs_one_line_exit_2(tmp_path, source, capsys):
     # n weights for an s config
     s_cfg = tmp_path / 's.py'
     s_cfg.write_text(f"_base_ = ['{osp.join(ROOT, 'configs', '_base_', 'pose', 'yolov8pose_s_coco.py')}']\n"
-                     "model = dict(pose_estimator=dict(backbone=dict(norm_cfg=None), neck=dict(norm_cfg=None),"
-                     " head=dict(norm_cfg=None)))\n")
+                     "pose_estimator = dict(backbone=dict(norm_cfg=None), neck=dict(norm_cfg=None),"
+                     " head=dict(norm_cfg=None))\n")
     code, err = run(NPZ, out, '--config', str(s_cfg))
     assert code == 2 and 'shape' in err
     # 17 keypoints into a 16-keypoint (MPII) P

@@ -34,11 +34,11 @@ from mmrecanon.runtime import fail  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/cpu/recanon_blur_mmpose-tiny.py'
-# The shipped asset is still the paper-design joint model of 2026-11-22 (it holds its own P, trained from
-# scratch: no AGPL weights). The native-resolution carrier model replaces it once a full-length run is
-# shipped (results/recovery.md); make_demo_checkpoint.py writes G_X/G_Y only, and P comes from POSE below.
-ASSET = 'mmrecanon/demo_assets/recanon_blur_people-mini.pth'
-ASSET_CONFIG = 'configs/cpu/recanon_blur_people-mini.py'
+# The shipped asset: G_X and G_Y of the native-resolution carrier model (results/recovery.md, "At the person's
+# own resolution"; Apache-2.0, trained from scratch by this project), float16. It holds no P: P comes from POSE
+# below (the converted COCO-pretrained YOLOv8n-pose, AGPL-3.0, never shipped).
+ASSET = 'mmrecanon/demo_assets/recanon-native_blur_people-mini.pth'
+ASSET_CONFIG = 'configs/cpu/recanon-native_blur_people-mini_tiles.py'
 # P: the converter's output (the path the configs' `pretrained_pose` names) and where it is made from
 POSE = 'work_dirs/pretrained/yolov8n-pose_coco_fused.pth'
 POSE_SOURCE = '../shared/weights/yolov8n-pose-coco/yolov8n-pose_fused_float.npz'

@@ -1,5 +1,7 @@
 # Joint ReCanon training: model parts other than P, optimizers, schedule, hooks.
-# P (and pose_mode / pose_codec) comes from one `_base_/pose/*.py` line in each leaf config.
+# P comes from one `_base_/pose/*.py` line in each leaf config, which then writes (MMPose's idiom)
+# model = dict(pose_estimator={{_base_.pose_estimator}}, pose_mode={{_base_.pose_mode}},
+#              pose_codec={{_base_.pose_codec}})
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 # Hyperparameters the paper leaves open (see README "Hyperparameters"):
@@ -7,7 +9,7 @@ _base_ = ['mmpose::_base_/default_runtime.py']
 #   λ1 = 100, λ2 = 100: pix2pix's L1 weight (the paper builds on pix2pix); λ2 = λ1 so recovery is
 #   weighted like enhancement.  λ3 = 1: P's own loss scale (YOLOv8 weights already balance its terms).
 #   LSGAN objective (pix2pix/CycleGAN practice; the paper's log-loss form is gan_type='vanilla').
-recanon_model = dict(
+model = dict(
     type='ReCanon',
     enhancer=dict(type='UnetGenerator', num_downs=8, base_channels=64),      # G_X
     recoverer=dict(type='UnetGenerator', num_downs=8, base_channels=64),     # G_Y

@@ -2,7 +2,7 @@
 _base_ = ['./recanon_runtime.py']
 # U-Net with 7 downsamplings (the smallest of Tab. 4; 128 = 2**7), 16 base channels instead of 64:
 # ~16× fewer FLOPs, so a 2-core CPU trains it in minutes.  Discriminators 32 channels.
-recanon_model = dict(
+model = dict(
     enhancer=dict(num_downs=7, base_channels=16),
     recoverer=dict(num_downs=7, base_channels=16),
     disc_enhanced=dict(base_channels=32),

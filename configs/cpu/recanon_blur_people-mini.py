@@ -4,6 +4,7 @@ _base_ = [
     '../_base_/datasets/people-mini_recanon.py',
     '../_base_/recanon_runtime_cpu.py',
 ]
-model = {{_base_.recanon_model}}
+model = dict(pose_estimator={{_base_.pose_estimator}}, pose_mode={{_base_.pose_mode}},
+             pose_codec={{_base_.pose_codec}})
 # 15 epochs (570 iterations at batch 8) take ~28 min on the 2-core CPU: the demo checkpoint's budget.
 train_cfg = dict(max_epochs=15, val_interval=15)

@@ -7,7 +7,7 @@ _base_ = ['./recanon_blur_people-mini_rtmpose.py']
 pose_checkpoint = 'work_dirs/rtmpose-t_people-mini/epoch_90.pth'
 model = dict(
     pose_estimator=dict(init_cfg=dict(type='Pretrained', checkpoint=pose_checkpoint)),
-    zeroshot_pose_estimator={{_base_.model.pose_estimator}},
+    zeroshot_pose_estimator={{_base_.pose_estimator}},
     zeroshot_checkpoint=pose_checkpoint)
 # P is fine-tuned, not learnt anew: AdamW lr 2e-4 (10 % of the standalone run's peak 2e-3) instead of the
 # from-scratch 1e-3, so the first batches of y'/A(x) frames do not wipe out what P learnt on originals.

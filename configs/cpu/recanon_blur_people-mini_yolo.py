@@ -6,4 +6,5 @@ _base_ = [
     '../_base_/datasets/people-mini_recanon.py',
     '../_base_/recanon_runtime_cpu.py',
 ]
-model = {{_base_.recanon_model}}
+model = dict(pose_estimator={{_base_.pose_estimator}}, pose_mode={{_base_.pose_mode}},
+             pose_codec={{_base_.pose_codec}})

@@ -9,7 +9,7 @@ codec = dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)
 pose_codec = codec
 
 # the standalone model is the bare BottomupPoseEstimator from the pose base config
-model = dict(_delete_=True, **_base_.model.pose_estimator)
+model = {{_base_.pose_estimator}}
 
 # ---------------------------------------------------------------- schedule
 max_iters = 600  # overfit_yolo.py overrides this (and the scheduler ends) with --iters

@@ -11,7 +11,7 @@ custom_imports = dict(imports=['mmrecanon.models.yolo'], allow_failed_imports=Fa
 input_size = (256, 256)  # CPU; YOLOv8's default is 640 (people-mini images are at most 640 px long)
 codec = dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)
 pose_codec = codec
-model = dict(_delete_=True, **_base_.model.pose_estimator)
+model = {{_base_.pose_estimator}}
 
 # ---------------------------------------------------------------- schedule
 # CPU budget: 19 iterations per epoch at bs 16, ~27 s per epoch here. Measured: from scratch, OKS AP@0.5

@@ -11,8 +11,7 @@ custom_imports = dict(imports=['mmrecanon.models.yolo', 'mmrecanon.datasets'], a
 input_size = (320, 320)
 codec = dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)
 pose_codec = codec
-model = dict(_delete_=True, **_base_.model.pose_estimator)
-model.update(init_cfg={{_base_.pretrained_pose_init}})
+model = dict(**_base_.pose_estimator, init_cfg={{_base_.pretrained_pose_init}})
 
 max_epochs = 10
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)

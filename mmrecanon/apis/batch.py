@@ -23,6 +23,7 @@ from ..io.sidecar import (POSES, RecoverRecord, Sidecars, boxes_digest, check_an
 from ..visualization import draw_panel
 from .anonymizer import Anonymizer
 from .inference import InputError, read_image
+from .video import VideoAnonymizer
 
 def panel(model, original, enhanced, poses):
     """original | privacy-enhanced | P's poses on it (the ``--vis`` picture)."""
@@ -43,19 +44,25 @@ class FileAnonymizer:
         checkpoint, det_checkpoint: the files the model and detector came from (fingerprints for resuming).
         if_nobody: what to write where nobody is found (``IF_NOBODY``).
         fourcc: output video codec (None: by extension).
+        stabilize: videos through :class:`~mmrecanon.apis.video.VideoAnonymizer` (held boxes of detected people,
+            held tiles, a nonce per held region) instead of frame by frame.
+        pose_checkpoint: the file P's weights came from, if not the checkpoint (fingerprint for resuming).
     """
 
     def __init__(self, anonymizer: Anonymizer, sidecars: Sidecars, spec: Optional[BoxSpec], checkpoint: str,
-                 det_checkpoint: Optional[str] = None, if_nobody: str = IF_NOBODY[0], fourcc: Optional[str] = None):
+                 det_checkpoint: Optional[str] = None, if_nobody: str = IF_NOBODY[0], fourcc: Optional[str] = None,
+                 stabilize: bool = True, pose_checkpoint: Optional[str] = None):
         self.anonymizer, self.model, self.key = anonymizer, anonymizer.model, anonymizer.key
         self.spec, self.sidecars, self.fourcc = spec, sidecars, fourcc
-        self.policy = if_nobody
+        self.policy, self.stabilize = if_nobody, bool(stabilize)
         self.results: Dict[str, Tuple[int, bool]] = {}
         self.base = dict(checkpoint=sha256_file(checkpoint), config=config_digest(self.model.cfg),
                          score_thr=anonymizer.score_thr, if_nobody=self.policy)
         if self.key is not None:
             self.base['key_check'] = check_value(self.key)
         det = anonymizer.detector
+        if pose_checkpoint is not None:
+            self.base['pose_checkpoint'] = sha256_file(pose_checkpoint)
         self.detect = 'pose-model' if det is None else dict(
             config=config_digest(det.cfg), checkpoint=sha256_file(det_checkpoint))
         self._fp: Dict[str, dict] = {}
@@ -105,6 +112,7 @@ class FileAnonymizer:
             fp['people'] = people
             if job.kind == 'video':
                 fp['fourcc'] = self.fourcc or video.default_fourcc(job.out)
+                fp['stabilize'] = self.stabilize
             self._fp[job.out_rel] = fp
         return self._fp[job.out_rel]
 
@@ -117,9 +125,10 @@ class FileAnonymizer:
     def _boxes(self, rel: str, frame: Optional[int] = None):
         return self.spec.get(rel, frame) if self.spec is not None else None
 
-    def _anonymize(self, frame, given):
-        """Anonymizer.anonymize, plus how many given boxes were dropped (outside the frame)."""
-        res = self.anonymizer.anonymize(frame, given)
+    def _anonymize(self, frame, given, stream=None):
+        """Anonymizer.anonymize (or the video ``stream``'s), plus how many given boxes were dropped (outside the
+        frame)."""
+        res = (stream or self.anonymizer).anonymize(frame, given)
         return res, 0 if given is None else len(given) - len(res['person_boxes'])
 
     def _poses(self, res, given, name: str, frame: Optional[int] = None) -> Tuple[list, int]:
@@ -188,21 +197,23 @@ class FileAnonymizer:
             outs.append(video.VideoOut(job.out, fps, size, self.fourcc))
             if job.vis:
                 outs.append(video.VideoOut(job.vis, fps, (3 * size[0], size[1]), 'mp4v'))
-            frames, nonces, poses, nobody, dropped, unmatched = [], [], [], [], 0, []
+            frames, nonces, poses, nobody, dropped, unmatched, people = [], [], [], [], 0, [], 0
+            stream = VideoAnonymizer(self.anonymizer, self.stabilize)  # given boxes stay as given
             for idx, frame in video.frames(cap, size):
                 given = self._boxes(job.rel, idx)
-                res, lost = self._anonymize(frame, given)
+                res, lost = self._anonymize(frame, given, stream)
                 dropped += bool(lost)
-                enhanced = res['enhanced']
-                if not res['boxes']:
+                enhanced, boxes, frame_nonces = res['enhanced'], res['boxes'], res.get('nonces')
+                people += res['detected']
+                if not res['detected']:  # nobody found in this frame (held boxes of lost people do not count)
                     nobody.append(idx)
                     if self.policy != 'keep':  # 'skip' too: a video frame cannot be dropped
-                        enhanced = self.anonymizer.desensitize(frame)
+                        enhanced, boxes, frame_nonces = self.anonymizer.desensitize(frame), [], None
                 outs[0].write(enhanced)
                 if job.vis:
                     outs[1].write(panel(self.model, frame, enhanced, res['poses']))
-                frames.append(res['boxes'])
-                nonces.append(res.get('nonces'))
+                frames.append(boxes)
+                nonces.append(frame_nonces)
                 entries, extra = self._poses(res, given, job.out_rel, idx)
                 poses.extend(entries)
                 unmatched.append(extra)
@@ -218,7 +229,6 @@ class FileAnonymizer:
             raise
         finally:
             cap.release()
-        people = sum(len(b) for b in frames)
         entry = dict(type='video', source=job.rel, height=size[1], width=size[0], fps=fps, frames=frames,
                      people=people, header_frames=header)
         if nobody:

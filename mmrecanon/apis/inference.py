@@ -511,8 +511,12 @@ def anonymize_image(model, img: np.ndarray, boxes=None, score_thr: float = 0.3,
 
 
 def anonymize_checked(model, img: np.ndarray, boxes=None, score_thr: float = 0.3, key: Optional[bytes] = None,
-                      use_desensitizer: bool = False, estimate: bool = True) -> Dict:
-    """:func:`anonymize_image` after its key check (which ``apis.Anonymizer`` does once, when it is built)."""
+                      use_desensitizer: bool = False, estimate: bool = True, nonces=None, hold=None) -> Dict:
+    """:func:`anonymize_image` after its key check (which ``apis.Anonymizer`` does once, when it is built).
+
+    For a video stream (``apis.video.VideoAnonymizer``): ``nonces`` maps the portrait boxes / regions to their
+    nonces (default: a fresh one each) and ``hold`` (a ``TileHold``) reuses unchanged native tiles' y'.
+    """
     img = as_bgr_uint8(img)
     person = detect_people(model, img, score_thr) if boxes is None else clip_boxes(boxes, img.shape)
     portraits = square_boxes(torch.as_tensor(person, dtype=torch.float32).reshape(-1, 4),
@@ -520,11 +524,14 @@ def anonymize_checked(model, img: np.ndarray, boxes=None, score_thr: float = 0.3
     if getattr(model, 'native_resolution', False):
         portraits, scales = native_regions(person, img.shape[:2], model.portrait_margin, model.portrait_size)
         portraits = torch.as_tensor(portraits, dtype=torch.float32).reshape(-1, 4)
-    nonces = [generate_nonce() for _ in range(len(portraits))] if key is not None else None
+    if key is None:
+        nonces = None
+    else:
+        nonces = [generate_nonce() for _ in range(len(portraits))] if nonces is None else nonces(portraits.tolist())
     if len(portraits) and getattr(model, 'native_resolution', False):
         frame = _frame_tensor(model, img)
         mode = 'desensitize' if use_desensitizer or not model.has_generators else 'enhance'
-        enhanced = _to_uint8_image(_native_regions_apply(model, frame, portraits, scales, mode, key, nonces))
+        enhanced = _to_uint8_image(_native_regions_apply(model, frame, portraits, scales, mode, key, nonces, hold))
     elif len(portraits) == 0:
         enhanced = img.copy()
     else:
@@ -571,11 +578,13 @@ def _tile_keys(key: Optional[bytes], nonces: Optional[List[bytes]], counts: List
     return [key] * len(per_tile), per_tile
 
 
-def _native_regions_apply(model, frame: Tensor, regions: Tensor, scales, mode: str, key, nonces) -> Tensor:
+def _native_regions_apply(model, frame: Tensor, regions: Tensor, scales, mode: str, key, nonces,
+                          hold=None) -> Tensor:
     """A frame (1, C, H, W) in [0, 255] with every native-resolution region replaced.
 
     ``mode``: 'enhance' (y' tile by tile, A at each region's scale), 'recover' (x' from the y' tiles;
-    ``scales`` unused) or 'desensitize' (A(x) alone, the conventional baseline).
+    ``scales`` unused) or 'desensitize' (A(x) alone, the conventional baseline). ``hold`` (enhance only, a
+    ``apis.video.TileHold``): tiles it holds reuse their earlier y' and skip G_X.
     """
     unit = to_unit(frame[0])
     out = unit.clone()
@@ -603,8 +612,25 @@ def _native_regions_apply(model, frame: Tensor, regions: Tensor, scales, mode: s
     if mode == 'recover':
         y_all = in_chunks(lambda x, v, k, n: model.recover(x, k, n, v), x_all, valid, keys, tile_nonces)
     else:
-        y_all = in_chunks(lambda x, a, v, k, n: model.enhance(x, k, n, a, v), x_all, torch.cat(a_tiles), valid,
-                          keys, tile_nonces)
+        a_all = torch.cat(a_tiles)
+        rects = [(x0 + rx0, y0 + ry0, x0 + rx1, y0 + ry1)
+                 for x0, y0, _, _, rs in local for rx0, ry0, rx1, ry1 in rs.tolist()]
+        reused = hold.lookup(rects, x_all, a_all, valid, tile_nonces) if hold is not None else [None] * len(rects)
+        todo = [i for i, r in enumerate(reused) if r is None]
+
+        def pick(v):
+            return None if v is None else [v[i] for i in todo]
+
+        y_new = in_chunks(lambda x, a, v, k, n: model.enhance(x, k, n, a, v), x_all[todo], a_all[todo],
+                          pick(valid), pick(keys), pick(tile_nonces))
+        y_all = torch.empty_like(x_all)
+        if todo:
+            y_all[todo] = y_new.to(y_all)
+        for i, r in enumerate(reused):
+            if r is not None:
+                y_all[i] = r
+        if hold is not None:
+            hold.store(rects, x_all, a_all, y_all, tile_nonces, [r is not None for r in reused])
     start = 0
     for (x0, y0, x1, y1, rects), c in zip(local, counts):
         out[:, y0:y1, x0:x1] = put_tiles(out[:, y0:y1, x0:x1], y_all[start:start + c], rects)

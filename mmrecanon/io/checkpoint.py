@@ -40,6 +40,21 @@ def part(state_dict: Dict, prefix: str) -> Dict:
     return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
 
 
+def check_export_paths(src: str, dst: str, force: bool = False) -> None:
+    """The checks of ``mmrecanon export-camera SRC DST`` before anything is read: FileNotFoundError or a
+    one-line UsageError (never the full checkpoint overwritten, nor an existing camera file without ``force``)."""
+    from .jobs import UsageError
+    if not os.path.isfile(src):
+        raise FileNotFoundError(f'checkpoint file not found: {src}')
+    if os.path.realpath(dst) == os.path.realpath(src):
+        raise UsageError('the camera checkpoint must not overwrite the full checkpoint; choose another OUT path')
+    if os.path.isdir(dst):
+        raise UsageError(f'{dst} is a folder; give the file name of the camera checkpoint')
+    if os.path.lexists(dst) and not force:
+        raise UsageError(f'{dst} exists and is not replaced (it may be the only copy of a G_Y); choose another '
+                         'OUT or pass --force')
+
+
 def export_camera(src: str, dst: str) -> Tuple[int, int, bool]:
     """Write the camera's checkpoint: ``src`` without :data:`CAMERA_DROP` (G_Y, D's) and the optimizer state,
     atomically. Returns (tensors kept, tensors dropped, whether an optimizer state was dropped). Needs

@@ -189,3 +189,17 @@ def run_jobs(jobs: List[Job], done, process, show_progress: bool) -> Tuple[int, 
     if bar is not None:
         sys.stdout.write('\n')
     return ok, finished, failed
+
+
+def anonymize_jobs(src: str, out: str, out_ext: Optional[str] = None, vis: bool = False) -> Tuple[List[Job], List[str]]:
+    """The jobs of ``mmrecanon anonymize -i SRC -o OUT`` and the input paths they read (OUT inside SRC is
+    skipped: its subtree holds our outputs, not inputs). ``out_ext``: images are written in that format."""
+    real_src, real_out = osp.realpath(src), osp.realpath(out)
+    files = collect_inputs(src, exclude=real_out if inside(real_out, real_src) else None)
+    jobs = []
+    for path, rel in files:
+        out_rel = rel
+        if out_ext and kind(path) == 'image':
+            out_rel = osp.splitext(rel)[0] + '.' + out_ext.lower().lstrip('.')
+        jobs.append(Job(path, rel, out, out_rel, vis))
+    return jobs, [p for p, _ in files]

@@ -67,3 +67,19 @@ def write_key_file(path: str, key: bytes) -> None:
     with os.fdopen(fd, 'w', encoding='ascii') as f:
         f.write('# mmrecanon recovery key: keep secret; whoever holds it (and G_Y) can recover people\n')
         f.write(key.hex() + '\n')
+
+
+def create_key_file(path: str) -> str:
+    """``mmrecanon keygen``: a new key in a new file at ``path``; returns the line to print. UsageError (one
+    line) for an existing file or a missing folder. No torch: answers at once."""
+    from .jobs import UsageError
+    if osp.exists(path):
+        raise UsageError(f'{path} exists; a key file is never overwritten (recovery of everything anonymized '
+                         'with it would be lost)')
+    parent = osp.dirname(osp.abspath(path))
+    if not osp.isdir(parent):
+        raise UsageError(f'folder not found: {parent}')
+    key = generate_key()
+    write_key_file(path, key)
+    return (f'wrote {path} (256-bit key, mode 0600; check value {check_value(key)}). Keep it secret and backed '
+            'up: without it key-locked people cannot be recovered.')

@@ -17,9 +17,9 @@ from mmengine.structures import InstanceData
 from mmpose.registry import KEYPOINT_CODECS
 from mmpose.structures import PoseDataSample
 from torch import Tensor
-from torchvision.ops import roi_align
 
 from .utils.input_space import input_to_image_space
+from .utils.portrait import crop_portraits
 
 POSE_MODES = ('bottomup', 'topdown')
 
@@ -31,7 +31,10 @@ def normalize_for_pose(pose_estimator, imgs: Tensor, data_samples: Sequence, tra
 
 
 def boxes_to_center_scale(bboxes: Tensor, input_size: Tuple[int, int], padding: float = 1.25):
-    """xyxy boxes → (center, scale) with P's aspect ratio, as ``GetBBoxCenterScale`` + ``TopdownAffine``."""
+    """xyxy boxes → (center, scale) with P's aspect ratio, as ``GetBBoxCenterScale`` + ``TopdownAffine``.
+
+    mmpose's ``bbox_xyxy2cs`` and ``TopdownAffine._fix_aspect_ratio`` compute this in numpy, box by box; this
+    is the same arithmetic on the frames' device, for a batch of tensors."""
     center = (bboxes[:, :2] + bboxes[:, 2:]) * 0.5
     wh = (bboxes[:, 2:] - bboxes[:, :2]).clamp(min=1.0) * padding
     aspect = input_size[0] / input_size[1]
@@ -42,16 +45,12 @@ def boxes_to_center_scale(bboxes: Tensor, input_size: Tuple[int, int], padding: 
 
 def crop_center_scale(imgs: Tensor, centers: List[Tensor], scales: List[Tensor],
                       input_size: Tuple[int, int]) -> Tensor:
-    """Crops of size ``input_size`` (w, h); outside the frame is 0 (P's normalisation pads the same way)."""
-    rois = []
-    for i, (c, s) in enumerate(zip(centers, scales)):
-        if len(c):
-            idx = torch.full((len(c), 1), float(i), device=imgs.device, dtype=imgs.dtype)
-            rois.append(torch.cat([idx, c - 0.5 * s, c + 0.5 * s], dim=1).to(imgs.dtype))
-    if not rois:
-        return imgs.new_zeros((0, imgs.shape[1], input_size[1], input_size[0]))
-    return roi_align(imgs, torch.cat(rois), output_size=(input_size[1], input_size[0]),
-                     spatial_scale=1.0, sampling_ratio=2, aligned=True)
+    """Crops of size ``input_size`` (w, h); outside the frame is 0 (P's normalisation pads the same way).
+
+    The portraits' crop helper (``crop_portraits``) on the boxes centre ± scale / 2."""
+    boxes = [torch.cat([c - 0.5 * s, c + 0.5 * s], dim=1) if len(c) else imgs.new_zeros((0, 4))
+             for c, s in zip(centers, scales)]
+    return crop_portraits(imgs, boxes, (input_size[1], input_size[0]), sampling_ratio=2)
 
 
 class PoseAdapter:

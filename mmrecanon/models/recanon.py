@@ -1,4 +1,5 @@
 """The joint model: privacy enhancement (G_X, D_Y, A), recovery (G_Y, D_X) and pose estimation (P)."""
+import copy
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -138,6 +139,9 @@ class ReCanon(BaseModel):
         if data_preprocessor is None:
             data_preprocessor = dict(type='PoseDataPreprocessor')  # stack only: frames stay in [0, 255]
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        # progressive supervision (ProgressiveSupervisionHook): the frozen G_X of the previous stage; a dict,
+        # not a submodule, so it is in no state dict and no optimizer (the hook checkpoints it itself)
+        self._supervision: Dict[str, torch.nn.Module] = {}
         if method not in METHODS:
             raise ValueError(f'method must be one of {METHODS}, got {method!r}')
         if cycle_order not in CYCLE_ORDERS:
@@ -247,13 +251,14 @@ class ReCanon(BaseModel):
 
     def enhance(self, x: Tensor, keys: Optional[Sequence[bytes]] = None,
                 nonces: Optional[Sequence[bytes]] = None, a: Optional[Tensor] = None,
-                valid: Optional[Sequence[Tuple[int, int]]] = None) -> Tensor:
+                valid: Optional[Sequence[Tuple[int, int]]] = None, enhancer=None) -> Tensor:
         """y' = G_X(x) for portraits in [-1, 1] (8-bit levels if ``quantize``), locked if ``key_lock``.
 
         ``a``: A(x) when it was computed outside the portrait (native-resolution tiles; default
-        ``desensitizer(x)``); ``valid``: the real (h, w) part of each padded tile (``models/utils/tiles.py``).
+        ``desensitizer(x)``); ``valid``: the real (h, w) part of each padded tile (``models/utils/tiles.py``);
+        ``enhancer``: another G_X in G_X's place (the progressive supervisor).
         """
-        y = self.enhancer(x)
+        y = (self.enhancer if enhancer is None else enhancer)(x)
         if self.carrier is not None:
             if self.key_lock is not None and keys is None:
                 raise ValueError('this model is key-locked: enhancing needs a key and a nonce per portrait')
@@ -288,7 +293,33 @@ class ReCanon(BaseModel):
                 keys, nonces = random_keys(len(x))
             out['enhanced'] = self.enhance(x, keys, nonces, out['conventional'], valid)
             out['recovered'] = self.recover(out['enhanced'], keys, nonces, valid)
+            out['target'] = self.supervision_target(x, out['conventional'], keys, nonces, valid)
         return out
+
+    # ------------------------------------------------------------------ progressive supervision
+    @property
+    def supervisor(self) -> Optional[torch.nn.Module]:
+        """The frozen G_X of the previous supervision stage, or None (y' is supervised by A(x), the paper)."""
+        return self._supervision.get('enhancer')
+
+    def upgrade_supervision(self, enhancer_state: Optional[dict] = None) -> None:
+        """Start a supervision stage: a frozen copy of G_X (or of G_X with ``enhancer_state``) supervises y'.
+
+        Zhang, Ye, Yang (ACM MM 2022, junwuzhang19/privacy-reid): the anonymizer starts from A(x) as its
+        target and the images of a previous stage become the new one (``ProgressiveSupervisionHook``).
+        """
+        supervisor = copy.deepcopy(self.enhancer)
+        if enhancer_state is not None:
+            supervisor.load_state_dict(enhancer_state)
+        self._supervision['enhancer'] = supervisor.eval().requires_grad_(False)
+
+    def supervision_target(self, x: Tensor, a: Tensor, keys=None, nonces=None, valid=None) -> Tensor:
+        """What y' is pulled towards (L_XY) and what D_Y takes as real: A(x) (the paper), or after an upgrade
+        the supervisor's y' of the same portraits (same key, nonces, A and carrier), without gradient."""
+        if self.supervisor is None:
+            return a
+        with torch.no_grad():
+            return self.enhance(x, keys, nonces, a, valid, enhancer=self.supervisor)
 
     # ------------------------------------------------------------------ losses
     def _pose_losses(self, imgs: Tensor, data_samples: Sequence, tag: str) -> Dict[str, Tensor]:
@@ -305,7 +336,8 @@ class ReCanon(BaseModel):
         """L_DY (eqs. 1/2) and L_DX (eqs. 6/7; the paper's eq. 6 writes D_Y, D_X is meant)."""
         y = trans['enhanced'].detach()
         r = trans['recovered'].detach()
-        d_y = 0.5 * (self.gan_loss(self.disc_enhanced(trans['conventional'], x), True, is_disc=True) +
+        real_y = trans.get('target', trans['conventional'])  # A(x), or the progressive supervisor's y'
+        d_y = 0.5 * (self.gan_loss(self.disc_enhanced(real_y, x), True, is_disc=True) +
                      self.gan_loss(self.disc_enhanced(y, x), False, is_disc=True))
         d_x = 0.5 * (self.gan_loss(self.disc_recovered(x, y), True, is_disc=True) +
                      self.gan_loss(self.disc_recovered(r, y), False, is_disc=True))
@@ -318,10 +350,11 @@ class ReCanon(BaseModel):
 
         Padded tiles (``valid``) count their real part only: y' is A(x) and x' is x on the padding."""
         y, r, a = trans['enhanced'], trans['recovered'], trans['conventional']
+        target = trans.get('target', a)  # A(x), or the progressive supervisor's y'
         if valid is not None:
             mask = valid_mask(valid, x.shape[-1], x)
-            y, r = torch.where(mask, y, a), torch.where(mask, r, x)
-        losses = dict(loss_xy=self.enhance_loss(y, a))
+            y, r, target = torch.where(mask, y, a), torch.where(mask, r, x), torch.where(mask, target, a)
+        losses = dict(loss_xy=self.enhance_loss(y, target))
         if self.adversarial:
             set_requires_grad(self.disc_enhanced, False)
             set_requires_grad(self.disc_recovered, False)

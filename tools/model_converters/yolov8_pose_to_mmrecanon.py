@@ -58,10 +58,10 @@ def read_source(path: str) -> dict:
 
 
 def pose_config(config: str):
-    """The P part of a config (standalone P or ReCanon), with its keypoint count."""
+    """The P part of a config (standalone P, ReCanon, or a ``_base_/pose`` file's ``pose_estimator``)."""
     from mmrecanon.runtime import load_config
     cfg = load_config(config)
-    model = cfg.model
+    model = cfg.get('model', None) or cfg.get('pose_estimator', None) or {}  # a leaf config, or a pose base
     p_cfg = model.get('pose_estimator', model) if model.get('type') != 'BottomupPoseEstimator' else model
     if p_cfg.get('head', {}).get('type') != 'YOLOv8PoseHead':
         raise ValueError(f'{config}: P is not a YOLOv8-style pose model (head type '

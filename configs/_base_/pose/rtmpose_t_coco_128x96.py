@@ -3,6 +3,4 @@
 _base_ = ['./rtmpose_t_coco.py']
 pose_codec = dict(type='SimCCLabel', input_size=(96, 128), sigma=(4.9, 5.66), simcc_split_ratio=2.0,
                   normalize=False, use_dark=False)
-model = dict(
-    pose_codec=pose_codec,
-    pose_estimator=dict(head=dict(input_size=(96, 128), in_featuremap_size=(3, 4), decoder=pose_codec)))
+pose_estimator = dict(head=dict(input_size=(96, 128), in_featuremap_size=(3, 4), decoder=pose_codec))

@@ -1,3 +1,3 @@
 _base_ = ['./rtmpose_t_coco.py']
 # P = RTMPose-t for the 16 MPII keypoints.
-model = dict(pose_estimator=dict(head=dict(out_channels=16)))
+pose_estimator = dict(head=dict(out_channels=16))

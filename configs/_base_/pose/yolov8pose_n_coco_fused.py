@@ -12,8 +12,4 @@ never committed). A config starts P from it with one line:
 _base_ = ['./yolov8pose_n_coco.py']
 pretrained_pose = 'work_dirs/pretrained/yolov8n-pose_coco_fused.pth'
 pretrained_pose_init = dict(type='Pretrained', checkpoint=pretrained_pose)
-model = dict(
-    pose_estimator=dict(
-        backbone=dict(norm_cfg=None),
-        neck=dict(norm_cfg=None),
-        head=dict(norm_cfg=None)))
+pose_estimator = dict(backbone=dict(norm_cfg=None), neck=dict(norm_cfg=None), head=dict(norm_cfg=None))

@@ -65,6 +65,7 @@ def desensitize_image(img: np.ndarray,
                       block: int = 12,
                       sigma: float = 25.0,
                       margin: float = 1.0,
+                      portrait_size: Optional[int] = None,
                       seed: Union[int, Sequence[int], None] = None,
                       rng: Optional[np.random.Generator] = None) -> np.ndarray:
     """Apply the desensitizer A of ``kind`` to the person regions of ``img``; returns a new image.
@@ -76,6 +77,9 @@ def desensitize_image(img: np.ndarray,
         kind: 'blur' | 'pixelate' | 'noise'; strengths ``radius`` (Gaussian sigma, px),
             ``block`` (px), ``sigma`` (8-bit units, for float images too).
         margin: box scale about its centre before clipping (1.0 = the box itself).
+        portrait_size: A at each person's own scale, as the native-resolution model applies it
+            (``models/utils/tiles.py``): blur radius and pixelation block times k = margin · longest box side
+            / ``portrait_size`` (None: the strengths in image pixels).
         seed / rng: noise source; ``rng`` wins, else ``np.random.default_rng(seed)`` (seed None
             -> fresh OS entropy, not reproducible).
     """
@@ -86,19 +90,23 @@ def desensitize_image(img: np.ndarray,
     if img.dtype != np.uint8 and not np.issubdtype(img.dtype, np.floating):
         raise TypeError(f'img must be uint8 or floating point, got {img.dtype}')
     _check_strength(kind, radius, block, sigma)
-    regions = person_regions(bboxes, img.shape, margin)
+    regions, index = person_regions(bboxes, img.shape, margin, with_index=True)
+    scales = np.ones(len(regions))
+    if portrait_size is not None:
+        b = np.asarray(bboxes, np.float64).reshape(-1, 4)[index]
+        scales = margin * np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / float(portrait_size)
     out = img.copy()
     if len(regions) == 0:
         return out
     if kind == 'noise' and rng is None:
         rng = np.random.default_rng(seed)
     work_dtype = np.float32 if img.dtype in (np.uint8, np.float16, np.float32) else np.float64
-    for x0, y0, x1, y1 in regions:
+    for (x0, y0, x1, y1), k in zip(regions, scales):
         region = img[y0:y1, x0:x1].astype(work_dtype)
         if kind == 'blur':
-            res = _blur_np(region, float(radius)) if radius > 0 else region
+            res = _blur_np(region, float(radius) * k) if radius > 0 else region
         elif kind == 'pixelate':
-            res = _pixelate_np(region, int(block))
+            res = _pixelate_np(region, max(1, int(round(int(block) * k))))  # as Desensitizer.scaled_block
         else:
             res = region + rng.standard_normal(region.shape, dtype=work_dtype) * sigma
         if img.dtype == np.uint8:
@@ -111,14 +119,20 @@ class PersonDesensitizeBase(BaseTransform):
     """Base of the person-region desensitizing transforms (A applied inside ``results['bbox']``).
 
     Required keys: ``img``, ``bbox`` ((N, 4) xyxy). Modified key: ``img``.
-    Subclasses set ``kind`` and return their strength from ``_params()``.
+    Subclasses set ``kind`` and return their strength from ``_params()``. ``portrait_size``: A at each
+    person's own scale (see :func:`desensitize_image`), e.g. the conventional baseline of a P pipeline
+    (``configs/yolov8pose/yolov8pose-n_people-mini_conventional-blur.py``).
     """
     kind: str = ''
 
-    def __init__(self, margin: float = 1.0):
+    def __init__(self, margin: float = 1.0, portrait_size: Optional[int] = None):
         if not (math.isfinite(float(margin)) and float(margin) > 0):
             raise ValueError(f'margin must be a finite number > 0, got {margin!r}')
+        if portrait_size is not None and (isinstance(portrait_size, bool) or int(portrait_size) != portrait_size
+                                          or portrait_size < 1):
+            raise ValueError(f'portrait_size must be None or an integer >= 1, got {portrait_size!r}')
         self.margin = float(margin)
+        self.portrait_size = None if portrait_size is None else int(portrait_size)
 
     def _params(self, results: dict) -> dict:
         raise NotImplementedError
@@ -130,13 +144,14 @@ class PersonDesensitizeBase(BaseTransform):
             raise KeyError(
                 f'{type(self).__name__} needs results["bbox"] ((N, 4) xyxy person boxes)')
         results['img'] = desensitize_image(
-            results['img'], results['bbox'], self.kind, margin=self.margin,
+            results['img'], results['bbox'], self.kind, margin=self.margin, portrait_size=self.portrait_size,
             **self._params(results))
         return results
 
     def __repr__(self) -> str:
         args = ', '.join(f'{k}={v!r}' for k, v in self._repr_args().items())
-        return f'{type(self).__name__}({args}, margin={self.margin})'
+        size = '' if self.portrait_size is None else f', portrait_size={self.portrait_size}'
+        return f'{type(self).__name__}({args}, margin={self.margin}{size})'
 
     def _repr_args(self) -> dict:
         return {}
@@ -147,8 +162,8 @@ class PersonGaussianBlur(PersonDesensitizeBase):
     """Gaussian-blur the person regions; ``radius`` = Gaussian sigma in pixels."""
     kind = 'blur'
 
-    def __init__(self, radius: float = 8, margin: float = 1.0):
-        super().__init__(margin)
+    def __init__(self, radius: float = 8, margin: float = 1.0, portrait_size: Optional[int] = None):
+        super().__init__(margin, portrait_size)
         _check_strength(self.kind, radius, 1, 0)
         self.radius = float(radius)
 
@@ -165,8 +180,8 @@ class PersonPixelate(PersonDesensitizeBase):
     top-left corner."""
     kind = 'pixelate'
 
-    def __init__(self, block: int = 12, margin: float = 1.0):
-        super().__init__(margin)
+    def __init__(self, block: int = 12, margin: float = 1.0, portrait_size: Optional[int] = None):
+        super().__init__(margin, portrait_size)
         _check_strength(self.kind, 0, block, 0)
         self.block = int(block)
 
@@ -189,8 +204,9 @@ class PersonGaussianNoise(PersonDesensitizeBase):
     """
     kind = 'noise'
 
-    def __init__(self, sigma: float = 25.0, seed: Optional[int] = None, margin: float = 1.0):
-        super().__init__(margin)
+    def __init__(self, sigma: float = 25.0, seed: Optional[int] = None, margin: float = 1.0,
+                 portrait_size: Optional[int] = None):
+        super().__init__(margin, portrait_size)  # noise has no spatial scale: portrait_size changes nothing
         _check_strength(self.kind, 0, 1, sigma)
         if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
             raise ValueError(f'seed must be None or an integer >= 0, got {seed!r}')

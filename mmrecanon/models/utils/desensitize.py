@@ -35,11 +35,12 @@ from torch import Tensor, nn
 DESENSITIZER_KINDS = ('blur', 'pixelate', 'noise')
 
 
-def _check_nchw(x: Tensor, name: str = 'x') -> None:
+def check_nchw(x: Tensor, name: str = 'x') -> None:
+    """A floating-point (B, C, H, W) tensor, or TypeError/ValueError naming ``name`` (portraits and frames)."""
     if not isinstance(x, Tensor):
         raise TypeError(f'{name} must be a torch.Tensor, got {type(x).__name__}')
     if x.dim() != 4:
-        raise ValueError(f'{name} must be NCHW (4-D), got shape {tuple(x.shape)}')
+        raise ValueError(f'{name} must be NCHW (B, C, H, W), got shape {tuple(x.shape)}')
     if not x.is_floating_point():
         raise TypeError(f'{name} must be a floating-point tensor, got {x.dtype}')
 
@@ -73,7 +74,7 @@ def gaussian_blur(x: Tensor, radius: float) -> Tensor:
         x: float tensor (N, C, H, W), any value range.
         radius: Gaussian sigma (PIL "radius"); 0 returns a copy of ``x``.
     """
-    _check_nchw(x)
+    check_nchw(x)
     radius = float(radius)
     if not math.isfinite(radius) or radius < 0:
         raise ValueError(f'blur radius must be a finite number >= 0, got {radius}')
@@ -105,7 +106,7 @@ def pixelate(x: Tensor, block: int) -> Tensor:
     Partial blocks at the bottom/right edge average only the pixels they contain
     (``avg_pool2d(ceil_mode=True)`` divides by the in-bounds count when ``padding=0``).
     """
-    _check_nchw(x)
+    check_nchw(x)
     if isinstance(block, bool) or int(block) != block or block < 1:
         raise ValueError(f'pixelate block must be an integer >= 1, got {block!r}')
     block = int(block)
@@ -129,7 +130,7 @@ def gaussian_noise(x: Tensor,
         generator: optional ``torch.Generator`` on ``x.device`` for reproducible noise.
     No clamping is done here (see :class:`Desensitizer`).
     """
-    _check_nchw(x)
+    check_nchw(x)
     sigma, value_range = float(sigma), float(value_range)
     if not math.isfinite(sigma) or sigma < 0:
         raise ValueError(f'noise sigma must be a finite number >= 0, got {sigma}')
@@ -229,7 +230,7 @@ class Desensitizer(nn.Module):
     def forward(self, x: Tensor, scale: float = 1.0) -> Tensor:
         """A(x); ``scale`` k multiplies the blur radius and the pixelation block (A at a person's own
         resolution, ``models/utils/tiles.py``: k frame pixels per portrait pixel); noise is per pixel."""
-        _check_nchw(x)
+        check_nchw(x)
         scale = float(scale)
         if not (math.isfinite(scale) and scale > 0):
             raise ValueError(f'scale must be a finite number > 0, got {scale!r}')

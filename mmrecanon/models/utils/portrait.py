@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchvision.ops import roi_align
 
+from .desensitize import check_nchw
+
 
 def _check_boxes(boxes: Tensor, name: str = 'boxes') -> Tensor:
     if not isinstance(boxes, Tensor):
@@ -35,15 +37,6 @@ def _check_boxes(boxes: Tensor, name: str = 'boxes') -> Tensor:
     if boxes.dim() != 2 or boxes.shape[1] != 4:
         raise ValueError(f'{name} must be (N, 4) xyxy, got shape {tuple(boxes.shape)}')
     return boxes
-
-
-def _check_images(imgs: Tensor, name: str = 'imgs') -> None:
-    if not isinstance(imgs, Tensor):
-        raise TypeError(f'{name} must be a torch.Tensor, got {type(imgs).__name__}')
-    if imgs.dim() != 4:
-        raise ValueError(f'{name} must be (B, C, H, W), got shape {tuple(imgs.shape)}')
-    if not imgs.is_floating_point():
-        raise TypeError(f'{name} must be floating point, got {imgs.dtype}')
 
 
 def _check_box_list(boxes: Sequence[Tensor], batch: int) -> List[Tensor]:
@@ -102,31 +95,36 @@ def portrait_mask(shape: Tuple[int, int], boxes: Tensor) -> Tensor:
 
 def crop_portraits(imgs: Tensor,
                    boxes: Sequence[Tensor],
-                   size: int,
-                   pad_value: float = 0.) -> Tensor:
+                   size,
+                   pad_value: float = 0.,
+                   sampling_ratio: int = -1) -> Tensor:
     """Cut the person portraits x (S x S) out of a batch of frames.
 
     Args:
         imgs: (B, C, H, W) float frames.
         boxes: per-image (Ni, 4) xyxy boxes (usually :func:`square_boxes`).
-        size: output side S.
+        size: output side S, or (height, width) for non-square crops (P's top-down input).
         pad_value: value of areas outside the image.
+        sampling_ratio: roi_align's samples per bin and axis (-1: adaptive, an area average for shrinking
+            portraits; P's top-down crops keep the 2 × 2 samples they were trained with).
     Returns:
-        (sum Ni, C, S, S) crops, image-major in box order; differentiable w.r.t. ``imgs``.
+        (sum Ni, C, S, S) (or (.., height, width)) crops, image-major in box order; differentiable w.r.t.
+        ``imgs``.
     """
-    _check_images(imgs)
+    check_nchw(imgs, 'imgs')
     boxes = _check_box_list(boxes, imgs.shape[0])
-    if isinstance(size, bool) or int(size) != size or size < 1:
-        raise ValueError(f'size must be an integer >= 1, got {size!r}')
-    size = int(size)
+    sides = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+    if len(sides) != 2 or any(isinstance(v, bool) or int(v) != v or v < 1 for v in sides):
+        raise ValueError(f'size must be an integer >= 1 or a pair of them, got {size!r}')
+    size = (int(sides[0]), int(sides[1]))
     rois = [b.to(device=imgs.device, dtype=imgs.dtype) for b in boxes]
     total = sum(len(b) for b in rois)
     if total == 0:
-        return imgs.new_zeros((0, imgs.shape[1], size, size))
+        return imgs.new_zeros((0, imgs.shape[1]) + size)
     src = imgs - pad_value if pad_value != 0 else imgs
     # roi_align gives 0 outside the image (+ half a border pixel), hence the pad_value shift
-    crops = roi_align(src, rois, output_size=(size, size), spatial_scale=1.0,
-                      sampling_ratio=-1, aligned=True)
+    crops = roi_align(src, rois, output_size=size, spatial_scale=1.0,
+                      sampling_ratio=sampling_ratio, aligned=True)
     return crops + pad_value if pad_value != 0 else crops
 
 
@@ -156,8 +154,8 @@ def paste_portraits(imgs: Tensor, crops: Tensor, boxes: Sequence[Tensor]) -> Ten
     tensor, differentiable w.r.t. ``crops`` (and w.r.t. ``imgs`` outside the written pixels);
     pixels outside every box are bit-identical to ``imgs``.
     """
-    _check_images(imgs)
-    _check_images(crops, 'crops')
+    check_nchw(imgs, 'imgs')
+    check_nchw(crops, 'crops')
     boxes = _check_box_list(boxes, imgs.shape[0])
     if crops.shape[1] != imgs.shape[1]:
         raise ValueError(f'crops have {crops.shape[1]} channels but imgs have {imgs.shape[1]}')

@@ -30,25 +30,28 @@ from torch import Tensor
 Rect = Tuple[int, int, int, int]
 
 
-def person_regions(bboxes, img_shape: Sequence[int], margin: float = 1.0) -> np.ndarray:
+def person_regions(bboxes, img_shape: Sequence[int], margin: float = 1.0, with_index: bool = False):
     """Integer pixel regions (x0, y0, x1, y1), end-exclusive, of the boxes inside the image.
 
     Each box is scaled by ``margin`` about its centre; every pixel it touches (floor of the min corner to
     ceil of the max corner, clipped to the image) is in the region -- a partly covered pixel counts, which
     errs on the side of privacy. Returns an (M, 4) int64 array sorted by ascending (margin-scaled) box
-    area; non-finite or degenerate boxes and boxes fully outside the image are dropped.
+    area; non-finite or degenerate boxes and boxes fully outside the image are dropped. ``with_index``:
+    also the index of each region's box in ``bboxes``.
     """
     if margin is None or not math.isfinite(float(margin)) or float(margin) <= 0:
         raise ValueError(f'margin must be a finite number > 0, got {margin!r}')
     b = np.asarray(bboxes if bboxes is not None else [], dtype=np.float64)
     if b.size == 0:
-        return np.zeros((0, 4), dtype=np.int64)
+        empty = np.zeros((0, 4), dtype=np.int64)
+        return (empty, np.zeros((0, ), np.int64)) if with_index else empty
     if b.ndim == 1 and b.shape[0] == 4:
         b = b[None]
     if b.ndim != 2 or b.shape[1] != 4:
         raise ValueError(f'bboxes must be an (N, 4) xyxy array, got shape {b.shape}')
     h, w = int(img_shape[0]), int(img_shape[1])
-    b = b[np.isfinite(b).all(axis=1)]
+    index = np.flatnonzero(np.isfinite(b).all(axis=1))
+    b = b[index]
     centre = (b[:, :2] + b[:, 2:]) / 2
     half = (b[:, 2:] - b[:, :2]) * (float(margin) / 2)
     lo, hi = centre - half, centre + half
@@ -60,7 +63,7 @@ def person_regions(bboxes, img_shape: Sequence[int], margin: float = 1.0) -> np.
     keep = (hi[:, 0] > lo[:, 0]) & (hi[:, 1] > lo[:, 1]) & (x1 > x0) & (y1 > y0)
     regions = np.stack([x0, y0, x1, y1], axis=1)[keep].astype(np.int64)
     order = np.argsort(area[keep], kind='stable')
-    return regions[order]
+    return (regions[order], index[keep][order]) if with_index else regions[order]
 
 
 def _overlap(a, b) -> bool:

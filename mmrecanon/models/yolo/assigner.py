@@ -1,4 +1,9 @@
-"""Task-aligned label assignment (TOOD, Feng et al., 2021) for the YOLOv8-style pose head."""
+"""Task-aligned label assignment (TOOD, Feng et al., 2021) for the YOLOv8-style pose head.
+
+Not mmdet's ``TaskAlignedAssigner``: that one assigns image by image and returns an ``AssignResult``
+without YOLOv8's normalised soft class targets (t / max t · max IoU per gt); this one is YOLOv8's, batched.
+IoUs come from mmdet's ``bbox_overlaps``.
+"""
 from typing import Dict
 
 import torch

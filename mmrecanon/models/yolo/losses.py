@@ -1,14 +1,21 @@
-"""Losses of the YOLOv8-style pose head (P): DFL, CIoU and OKS keypoint loss."""
+"""Losses of the YOLOv8-style pose head (P): DFL, CIoU and OKS keypoint loss.
+
+The arithmetic is upstream's: mmdet's ``distribution_focal_loss`` and ``weight_reduce_loss``, torchvision's
+``complete_box_iou_loss``, mmpose's ``OKSLoss``. These classes add what YOLOv8's head needs around them
+(per-box sides, per-instance weights with an ``avg_factor``, explicit sigmas, shape checks).
+"""
 import os.path as osp
 from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torchvision.ops import complete_box_iou_loss
 
 import mmpose
+from mmdet.models.losses.gfocal_loss import distribution_focal_loss
+from mmdet.models.losses.utils import weight_reduce_loss
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
+from mmpose.models.losses import OKSLoss
 from mmpose.registry import MODELS
 
 # MMPose dataset metainfo files holding the per-keypoint OKS sigmas, chosen by keypoint count when
@@ -53,16 +60,9 @@ def load_sigmas(num_keypoints: Optional[int] = None,
 
 def _reduce(loss: torch.Tensor, weight: Optional[torch.Tensor], reduction: str,
             avg_factor: Optional[Union[float, torch.Tensor]]) -> torch.Tensor:
-    """Weight a per-sample loss and reduce it ('mean' divides by ``avg_factor`` when given)."""
-    if weight is not None:
-        loss = loss * weight
-    if reduction == 'none':
-        return loss
-    if reduction == 'sum':
-        return loss.sum()
-    if avg_factor is None:
-        return loss.mean()
-    return loss.sum() / avg_factor
+    """Weight a per-sample loss and reduce it: mmdet's ``weight_reduce_loss`` ('mean' divides by ``avg_factor``
+    when given); 'sum' ignores ``avg_factor`` (mmdet refuses the pair) so that a config may switch freely."""
+    return weight_reduce_loss(loss, weight, reduction, None if reduction == 'sum' else avg_factor)
 
 
 def _check_reduction(reduction: str):
@@ -115,13 +115,9 @@ class DFLoss(nn.Module):
             raise ValueError(f'DFLoss target must have shape {tuple(pred.shape[:2])}, '
                              f'got {tuple(target.shape)}')
         target = target.clamp(0, self.reg_max - 1 - 0.01)
-        left = target.floor().long()
-        w_left = (left + 1).to(target.dtype) - target
-        w_right = 1 - w_left
-        logits = pred.reshape(-1, self.reg_max)
-        ce_left = F.cross_entropy(logits, left.reshape(-1), reduction='none')
-        ce_right = F.cross_entropy(logits, (left + 1).reshape(-1), reduction='none')
-        loss = (ce_left.view_as(target) * w_left + ce_right.view_as(target) * w_right).mean(-1)
+        # per side: mmdet's GFL loss; what is YOLOv8's is the clamp above and the mean over the 4 sides
+        per_side = distribution_focal_loss(pred.reshape(-1, self.reg_max), target.reshape(-1), reduction='none')
+        loss = per_side.view_as(target).mean(-1)
         return _reduce(loss, weight, self.reduction, avg_factor) * self.loss_weight
 
 
@@ -183,14 +179,18 @@ class OKSKeypointLoss(nn.Module):
                  loss_weight: float = 1.0):
         super().__init__()
         _check_reduction(reduction)
-        self.register_buffer('sigmas', load_sigmas(num_keypoints, metainfo, sigmas))
+        # mmpose's OKSLoss computes the OKS (its per-keypoint weights normalised over the labelled ones); it
+        # knows neither explicit sigmas nor per-instance weights, an avg_factor or keypoint-less instances
+        # counting 0, which YOLOv8's loss needs: those are added here.
+        self._oks_loss = OKSLoss(reduction='none', eps=eps, norm_target_weight=True)
+        self.register_buffer('sigmas', load_sigmas(num_keypoints, metainfo, sigmas))  # ours: the checkpoint key
         self.reduction = reduction
         self.eps = eps
         self.loss_weight = loss_weight
 
     def oks(self, pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor,
             areas: torch.Tensor) -> torch.Tensor:
-        """Per-instance OKS (N,) over labelled keypoints."""
+        """Per-instance OKS (N,) over labelled keypoints (mmpose's ``OKSLoss``: 1 − its linear loss)."""
         k = self.sigmas.numel()
         if pred.shape[-2:] != (k, 2) or target.shape != pred.shape:
             raise ValueError(f'OKSKeypointLoss expects pred/target of shape (N, {k}, 2), got '
@@ -198,10 +198,8 @@ class OKSKeypointLoss(nn.Module):
         if visible.shape != pred.shape[:-1] or areas.shape != pred.shape[:1]:
             raise ValueError(f'visible must be (N, {k}) and areas (N,), got '
                              f'{tuple(visible.shape)} and {tuple(areas.shape)}')
-        visible = (visible > 0).to(pred.dtype)
-        d2 = (pred - target).pow(2).sum(-1)
-        e = d2 / (2 * areas.clamp(min=self.eps)[:, None] * (2 * self.sigmas) ** 2)
-        return (torch.exp(-e) * visible).sum(-1) / visible.sum(-1).clamp(min=self.eps)
+        self._oks_loss.sigmas = self.sigmas  # a plain attribute there (not its buffer): follows our device
+        return 1 - self._oks_loss(pred, target, (visible > 0).to(pred.dtype), areas)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor,
                 areas: torch.Tensor, weight: Optional[torch.Tensor] = None,
