@@ -12,7 +12,6 @@ Deploy configs follow MMDeploy's layout (``onnx_config``, ``codebase_config``,
 quantize=...)`` is read here, not by an MMDeploy task processor (MMDeploy has no codebase for a
 bare image-to-image generator).
 """
-import json
 import logging
 import os.path as osp
 from pathlib import Path
@@ -173,24 +172,25 @@ def coco_person_boxes(img_path: str) -> Optional[np.ndarray]:
     Looks at ``*.json`` in the image's folder and in ``../annotations/`` (the layouts of
     ../shared/data/mmpose-tiny and people-mini). Returns None when no file mentions the image.
     """
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
     img_path = Path(img_path)
     candidates = sorted(img_path.parent.glob('*.json')) + \
         sorted((img_path.parent.parent / 'annotations').glob('*.json'))
     for ann_file in candidates:
         try:
-            data = json.loads(ann_file.read_text())
-        except (OSError, ValueError):
+            with contextlib.redirect_stdout(io.StringIO()):  # COCO() prints its loading progress
+                coco = COCO(str(ann_file))
+        except Exception:  # noqa: BLE001 - not a COCO file (other JSON next to the image, unreadable)
             continue
-        if not isinstance(data, dict) or 'images' not in data:
-            continue
-        ids = [im['id'] for im in data['images']
-               if osp.basename(im.get('file_name', '')) == img_path.name]
+        ids = [i for i, im in coco.imgs.items() if osp.basename(im.get('file_name', '')) == img_path.name]
         if not ids:
             continue
-        boxes = [a['bbox'] for a in data.get('annotations', [])
-                 if a.get('image_id') == ids[0] and not a.get('iscrowd', 0)
-                 and a['bbox'][2] > 0 and a['bbox'][3] > 0]
-        b = np.asarray(boxes, np.float32).reshape(-1, 4)
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=ids[:1]))
+        b = np.asarray([a['bbox'] for a in anns if not a.get('iscrowd', 0) and a['bbox'][2] > 0 and a['bbox'][3] > 0],
+                       np.float32).reshape(-1, 4)
         b[:, 2:] += b[:, :2]  # xywh -> xyxy
         return b
     return None
