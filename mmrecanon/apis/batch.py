@@ -208,7 +208,8 @@ class FileAnonymizer:
                 if not res['detected']:  # nobody found in this frame (held boxes of lost people do not count)
                     nobody.append(idx)
                     if self.policy != 'keep':  # 'skip' too: a video frame cannot be dropped
-                        enhanced, boxes, frame_nonces = self.anonymizer.desensitize(frame), [], None
+                        enhanced, boxes = self.anonymizer.desensitize(frame), []
+                        frame_nonces = None if frame_nonces is None else []  # the sidecar's per-frame lists
                 outs[0].write(enhanced)
                 if job.vis:
                     outs[1].write(panel(self.model, frame, enhanced, res['poses']))
