@@ -51,8 +51,8 @@ class _Parser(argparse.ArgumentParser):
 def _load_model(args):
     """The ReCanon of --config/--checkpoint (and the detector), with one-line errors."""
     for flag, path in (('--config', args.config), ('--checkpoint', args.checkpoint),
-                       ('--pose-checkpoint', getattr(args, 'pose_checkpoint', None) or args.checkpoint)):
-        if not osp.isfile(path):
+                       ('--pose-checkpoint', getattr(args, 'pose_checkpoint', None))):
+        if path is not None and not osp.isfile(path):
             raise FileNotFoundError(f'{flag} file not found: {path}')
     import mmrecanon
     mmrecanon.load()  # torch, MMEngine, MMPose, the registries and the torch compatibility shims
@@ -88,7 +88,8 @@ def cmd_anonymize(args) -> int:
     check_writable(out)
 
     from .apis import Anonymizer
-    anonymizer = Anonymizer(_load_model(args), _read_key(args), args.score_thr)  # the key checks, once
+    key = _read_key(args)  # a bad key file: one line before the model loads
+    anonymizer = Anonymizer(_load_model(args), key, args.score_thr)  # the key checks, once
     if spec is None and anonymizer.model.pose.pose_mode == 'topdown' and anonymizer.detector is None:
         raise CLIError('the pose model of this config is top-down and cannot find people by itself: pass '
                        'person boxes (--boxes BOXES.json) or a detector (--det-config/--det-checkpoint)')

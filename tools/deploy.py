@@ -150,11 +150,13 @@ def _pose_checkpoint(checkpoint: str, prefix: str, work_dir: str) -> str:
     """P's weights of a ReCanon checkpoint saved as a standalone checkpoint (keys unprefixed)."""
     import torch
     from mmengine.runner.checkpoint import _load_checkpoint
+
+    from mmrecanon.io.checkpoint import part
     if not prefix:
         return checkpoint
     ckpt = _load_checkpoint(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
-    pose = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    pose = part(state, prefix)
     if not pose:
         raise DeployError(f'{checkpoint} has no P weights (no "{prefix}*" keys)')
     out = osp.join(work_dir, 'pose_estimator.pth')

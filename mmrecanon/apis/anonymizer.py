@@ -14,7 +14,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from .inference import (anonymize_checked, check_key_use, desensitize_frame, estimate_poses, init_recanon,
+from .inference import (anonymize_checked, check_can_recover, check_key_use, desensitize_frame, estimate_poses, init_recanon,
                         is_key_locked, recover_checked)
 from ..models.utils.keylock import verify_key
 
@@ -34,10 +34,8 @@ class Anonymizer:
     def __init__(self, model, key: Optional[bytes] = None, score_thr: float = 0.3, purpose: str = 'anonymizing'):
         if purpose not in PURPOSES:
             raise ValueError(f'purpose must be one of {PURPOSES}, got {purpose!r}')
-        if purpose == 'recovery' and not self.can_recover_with(model):
-            raise ValueError('cannot recover: ' + (
-                'this checkpoint has no recovery weights (G_Y); a camera export cannot recover people, use the '
-                'full checkpoint' if model.has_generators else 'the conventional model A(x) is not reversible'))
+        if purpose == 'recovery':
+            check_can_recover(model)
         check_key_use(model, key, purpose)
         self.model, self.key, self.score_thr, self.purpose = model, key, float(score_thr), purpose
 
@@ -49,10 +47,6 @@ class Anonymizer:
         model = init_recanon(config, checkpoint, device=device, cfg_options=cfg_options, det_config=det_config,
                              det_checkpoint=det_checkpoint, pose_checkpoint=pose_checkpoint)
         return cls(model, **kwargs)
-
-    @staticmethod
-    def can_recover_with(model) -> bool:
-        return bool(getattr(model, 'can_recover', model.has_generators))
 
     @property
     def key_locked(self) -> bool:

@@ -471,6 +471,15 @@ def is_key_locked(model) -> bool:
     return getattr(model, 'key_lock', None) is not None
 
 
+def check_can_recover(model) -> None:
+    """ValueError unless the model has G_Y's weights (not a camera export, not the conventional A(x))."""
+    if not getattr(model, 'can_recover', model.has_generators):
+        reason = ('the conventional model A(x) is not reversible' if not model.has_generators else
+                  'this checkpoint has no recovery weights (G_Y); a camera export cannot recover people, '
+                  'use the full checkpoint')
+        raise ValueError(f'cannot recover: {reason}')
+
+
 def check_key_use(model, key: Optional[bytes], action: str) -> None:
     if is_key_locked(model) and key is None:
         raise KeyLockError(f'this model is key-locked: {action} needs the key (a key file from '
@@ -510,6 +519,7 @@ def anonymize_image(model, img: np.ndarray, boxes=None, score_thr: float = 0.3,
     return anonymize_checked(model, img, boxes, score_thr, key, use_desensitizer, estimate)
 
 
+@torch.no_grad()
 def anonymize_checked(model, img: np.ndarray, boxes=None, score_thr: float = 0.3, key: Optional[bytes] = None,
                       use_desensitizer: bool = False, estimate: bool = True, nonces=None, hold=None) -> Dict:
     """:func:`anonymize_image` after its key check (which ``apis.Anonymizer`` does once, when it is built).
@@ -519,16 +529,18 @@ def anonymize_checked(model, img: np.ndarray, boxes=None, score_thr: float = 0.3
     """
     img = as_bgr_uint8(img)
     person = detect_people(model, img, score_thr) if boxes is None else clip_boxes(boxes, img.shape)
-    portraits = square_boxes(torch.as_tensor(person, dtype=torch.float32).reshape(-1, 4),
-                             model.portrait_margin)
-    if getattr(model, 'native_resolution', False):
+    native = getattr(model, 'native_resolution', False)
+    if native:
         portraits, scales = native_regions(person, img.shape[:2], model.portrait_margin, model.portrait_size)
         portraits = torch.as_tensor(portraits, dtype=torch.float32).reshape(-1, 4)
+    else:
+        portraits = square_boxes(torch.as_tensor(person, dtype=torch.float32).reshape(-1, 4),
+                                 model.portrait_margin)
     if key is None:
         nonces = None
     else:
         nonces = [generate_nonce() for _ in range(len(portraits))] if nonces is None else nonces(portraits.tolist())
-    if len(portraits) and getattr(model, 'native_resolution', False):
+    if len(portraits) and native:
         frame = _frame_tensor(model, img)
         mode = 'desensitize' if use_desensitizer or not model.has_generators else 'enhance'
         enhanced = _to_uint8_image(_native_regions_apply(model, frame, portraits, scales, mode, key, nonces, hold))
@@ -674,11 +686,7 @@ def recover_image(model, img: np.ndarray, boxes, key: Optional[bytes] = None, no
     :func:`anonymize_image`) a wrong key is refused (KeyLockError) before anything is computed.
     Pixels outside the boxes are returned unchanged.  Raises ValueError if the model has no G_Y weights.
     """
-    if not getattr(model, 'can_recover', model.has_generators):
-        reason = ('the conventional model A(x) is not reversible' if not model.has_generators else
-                  'this checkpoint has no recovery weights (G_Y); a camera export cannot recover people, '
-                  'use the full checkpoint')
-        raise ValueError(f'cannot recover: {reason}')
+    check_can_recover(model)
     check_key_use(model, key, 'recovery')
     if key is not None and key_check is not None:
         verify_key(key, key_check)
@@ -694,6 +702,7 @@ def recover_without_key(model, img: np.ndarray, boxes) -> np.ndarray:
     return recover_checked(model, img, boxes, None, None)
 
 
+@torch.no_grad()
 def recover_checked(model, img: np.ndarray, boxes, key: Optional[bytes], nonces) -> np.ndarray:
     """:func:`recover_image` after its checks (G_Y present, key use; ``apis.Anonymizer`` does them once)."""
     img = as_bgr_uint8(img)

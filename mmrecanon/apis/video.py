@@ -170,12 +170,9 @@ class VideoAnonymizer:
     def _region_nonces(self, regions) -> Optional[List[bytes]]:
         if self.anonymizer.key is None:
             return None
-        keep = {}
-        for r in regions:
-            k = tuple(int(round(v)) for v in r)
-            keep[k] = self._nonces.get(k) if self.stabilize and k in self._nonces else generate_nonce()
-        self._nonces = keep
-        return [keep[tuple(int(round(v)) for v in r)] for r in regions]
+        rects = [tuple(int(round(v)) for v in r) for r in regions]
+        self._nonces = {k: self._nonces[k] if self.stabilize and k in self._nonces else generate_nonce() for k in rects}
+        return [self._nonces[k] for k in rects]
 
     def anonymize(self, frame: np.ndarray, boxes=None, estimate: bool = True, track: Optional[bool] = None) -> Dict:
         """As :meth:`Anonymizer.anonymize` (``person_boxes`` and ``poses``: the detected or given people), plus

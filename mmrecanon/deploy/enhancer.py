@@ -25,7 +25,7 @@ from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 from torch import Tensor, nn
 from mmpose.registry import MODELS
 
-from ..io.checkpoint import ENHANCER, POSE, RECOVERER, has_part
+from ..io.checkpoint import ENHANCER, POSE, RECOVERER, has_part, part
 from ..models.recanon import quantize_levels, to_unit
 from ..models.utils.portrait import crop_portraits, square_boxes
 
@@ -150,8 +150,8 @@ def build_enhancer(model_cfg: Union[str, mmengine.Config],
         if not isinstance(state, dict):
             raise ValueError(f'{checkpoint} holds no state dict')
         prefix = settings['prefix']
-        if prefix and any(k.startswith(prefix) for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if prefix and has_part(state, prefix):
+            state = part(state, prefix)
         elif prefix and (has_part(state, RECOVERER) or has_part(state, POSE)):
             raise ValueError(f'{checkpoint} has no G_X weights (no "{prefix}*" keys)')
         mine = enhancer.state_dict()

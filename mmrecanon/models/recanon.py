@@ -502,6 +502,7 @@ class ReCanon(BaseModel):
             trans = self.translate(x, keys, nonces)
             trans['recovered_wrongkey'] = self.recover(trans['enhanced'], wrong, nonces)
             trans['recovered_nokey'] = self.recover(trans['enhanced'])
+        trans.pop('target')  # a training target (A(x) or the progressive supervisor's y'), not a view
         frames = dict(original=inputs)
         for view, crops in trans.items():
             frames[view] = self.paste(inputs, crops, boxes)

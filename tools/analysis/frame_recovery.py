@@ -68,6 +68,7 @@ def main(argv=None) -> int:
     from mmrecanon.apis import anonymize_image, init_recanon, recover_image, recover_without_key
     from mmrecanon.models.utils.keylock import generate_key
     from mmrecanon.models.utils.portrait import square_boxes
+    from mmrecanon.models.utils.tiles import portrait_scales
 
     model = init_recanon(args.config, args.checkpoint)
     key = generate_key() if model.key_lock is not None else None
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
             ceiling = model.paste(frame, model.crop(frame, rois), rois)[0]
             ceiling = ceiling.round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
         for box in anon['person_boxes']:
-            sigma = 2.0 * model.portrait_margin * max(box[2] - box[0], box[3] - box[1]) / model.portrait_size
+            sigma = 2.0 * float(portrait_scales(box, model.portrait_margin, model.portrait_size)[0])
             x1, y1, x2, y2 = (int(round(v)) for v in box)
             pad = int(np.ceil(4 * sigma))
             win = (slice(max(0, y1 - pad), y2 + pad), slice(max(0, x1 - pad), x2 + pad))

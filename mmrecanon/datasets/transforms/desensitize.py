@@ -25,8 +25,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
-from ...models.utils.desensitize import DESENSITIZER_KINDS
-from ...models.utils.tiles import person_regions
+from ...models.utils.desensitize import DESENSITIZER_KINDS, scaled_block
+from ...models.utils.tiles import person_regions, portrait_scales
 
 
 
@@ -93,8 +93,7 @@ def desensitize_image(img: np.ndarray,
     regions, index = person_regions(bboxes, img.shape, margin, with_index=True)
     scales = np.ones(len(regions))
     if portrait_size is not None:
-        b = np.asarray(bboxes, np.float64).reshape(-1, 4)[index]
-        scales = margin * np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / float(portrait_size)
+        scales = portrait_scales(np.asarray(bboxes, np.float64).reshape(-1, 4)[index], margin, portrait_size)
     out = img.copy()
     if len(regions) == 0:
         return out
@@ -106,7 +105,7 @@ def desensitize_image(img: np.ndarray,
         if kind == 'blur':
             res = _blur_np(region, float(radius) * k) if radius > 0 else region
         elif kind == 'pixelate':
-            res = _pixelate_np(region, max(1, int(round(int(block) * k))))  # as Desensitizer.scaled_block
+            res = _pixelate_np(region, scaled_block(block, k))
         else:
             res = region + rng.standard_normal(region.shape, dtype=work_dtype) * sigma
         if img.dtype == np.uint8:

@@ -140,6 +140,11 @@ def gaussian_noise(x: Tensor,
     return x + noise * (sigma * value_range / 255.0)
 
 
+def scaled_block(block: int, scale: float) -> int:
+    """A pixelation block of ``block`` px at portrait scale ``scale``: at least 1 px."""
+    return max(1, int(round(int(block) * float(scale))))
+
+
 @MODELS.register_module()
 class Desensitizer(nn.Module):
     """The conventional desensitizer A used as the target style of the enhancer G_X.
@@ -208,7 +213,7 @@ class Desensitizer(nn.Module):
 
     def scaled_block(self, scale: float) -> int:
         """Pixelation block at portrait scale ``scale`` (at least 1 px)."""
-        return max(1, int(round(self.block * float(scale))))
+        return scaled_block(self.block, scale)
 
     def support(self, scale: float = 1.0) -> Tuple[int, int]:
         """(halo, grid) of A at ``scale``: how far a blur's taps reach and the pixelation lattice

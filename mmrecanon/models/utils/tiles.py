@@ -66,6 +66,12 @@ def person_regions(bboxes, img_shape: Sequence[int], margin: float = 1.0, with_i
     return (regions[order], index[keep][order]) if with_index else regions[order]
 
 
+def portrait_scales(bboxes, margin: float, portrait_size: int) -> np.ndarray:
+    """k per xyxy box: margin · longest box side / ``portrait_size`` (A's strength at the person's scale)."""
+    b = np.asarray(bboxes, np.float64).reshape(-1, 4)
+    return float(margin) * np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / float(portrait_size)
+
+
 def _overlap(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
@@ -88,7 +94,7 @@ def native_regions(bboxes, img_shape: Sequence[int], margin: float,
             continue
         x0, y0, x1, y1 = (int(v) for v in r[0])
         regions.append([x0 - x0 % 2, y0 - y0 % 2, min(x1 + x1 % 2, w), min(y1 + y1 % 2, h)])
-        scales.append(float(margin) * float(max(box[2] - box[0], box[3] - box[1])) / portrait_size)
+        scales.append(float(portrait_scales(box, margin, portrait_size)[0]))
     merged = True
     while merged:  # union of overlapping regions until all are disjoint (few people: quadratic is fine)
         merged = False
@@ -173,5 +179,5 @@ def context_window(region: Sequence[int], rect: Sequence[int], halo: int, grid: 
             min(rx1, up(x1 + 2 * halo, rx0)), min(ry1, up(y1 + 2 * halo, ry0)))
 
 
-__all__ = ['person_regions', 'native_regions', 'region_tiles', 'pad_tiles', 'valid_mask', 'cut_tiles',
+__all__ = ['person_regions', 'portrait_scales', 'native_regions', 'region_tiles', 'pad_tiles', 'valid_mask', 'cut_tiles',
            'put_tiles', 'context_window']

@@ -185,7 +185,6 @@ class OKSKeypointLoss(nn.Module):
         self._oks_loss = OKSLoss(reduction='none', eps=eps, norm_target_weight=True)
         self.register_buffer('sigmas', load_sigmas(num_keypoints, metainfo, sigmas))  # ours: the checkpoint key
         self.reduction = reduction
-        self.eps = eps
         self.loss_weight = loss_weight
 
     def oks(self, pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor,
