@@ -5,7 +5,8 @@ from typing import NoReturn, Optional
 
 from mmengine.config import Config, DictAction  # noqa: F401  (re-exported for the tools)
 from mmengine.runner import Runner
-from mmengine.utils import import_modules_from_strings
+
+from .io.config import load_config  # noqa: F401  (one loader: one-line errors; re-exported for the tools)
 
 
 def fail(err) -> NoReturn:
@@ -13,17 +14,6 @@ def fail(err) -> NoReturn:
     msg = err.args[0] if isinstance(err, BaseException) and err.args else str(err)
     print(f'error: {msg}', file=sys.stderr)
     sys.exit(2)
-
-
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-        if any(k.startswith('custom_imports') for k in cfg_options):  # fromfile imported the file's own
-            import_modules_from_strings(**cfg.custom_imports)
-    return cfg
 
 
 def enable_amp(cfg: Config) -> None:

@@ -1,5 +1,7 @@
 """Recovery at the person's own resolution: regions, tiles, A at the person's scale, carriers on padded
 tiles, the training tiles and the inference API's native path (models/utils/tiles.py)."""
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -196,3 +198,85 @@ def test_native_key_lock_scrambles_each_tile_with_the_key(native_model):
     assert back.shape == nokey.shape == img.shape and not np.array_equal(back, nokey)
     with pytest.raises(KeyLockError):
         recover_without_key(native_model, plain['enhanced'], plain['boxes'])
+
+
+def test_source_batch_sampler_keeps_each_batch_to_one_part():
+    from mmengine.dataset import DefaultSampler
+    from torch.utils.data import ConcatDataset
+
+    from mmrecanon.datasets import SourceBatchSampler
+    data = ConcatDataset([list(range(20)), list(range(100, 150))])  # 20 "frames", 50 "tiles"
+    sampler = DefaultSampler(data, shuffle=True, seed=0)
+    batches = list(SourceBatchSampler(sampler, batch_size=4, batch_sizes=(4, 12)))
+    parts = [{i >= 20 for i in b} for b in batches]
+    assert all(len(p) == 1 for p in parts)  # never a mixed batch
+    sizes = sorted(len(b) for b in batches)
+    assert sizes == [4] * 5 + [12] * 4  # 20 // 4 frame batches, 50 // 12 tile batches (drop_last)
+    assert len(SourceBatchSampler(sampler, 4, (4, 12))) == 9
+    kinds = [next(iter(p)) for p in parts]
+    assert kinds != sorted(kinds)  # shuffled: the kinds interleave
+    keep = list(SourceBatchSampler(sampler, 4, (4, 12), drop_last=False))
+    assert sorted(i for b in keep for i in b) == list(range(70))
+    with pytest.raises(ValueError, match='ConcatDataset'):
+        SourceBatchSampler(DefaultSampler(list(range(8)), shuffle=False), 4)
+    with pytest.raises(ValueError, match='one integer'):
+        SourceBatchSampler(sampler, 4, (4,))
+
+
+def test_tile_batches_in_a_joint_run_train_G_only():
+    """λ3 > 0 and a batch of native-resolution tiles (the mixed "Ours" run): G_X and G_Y learn from the L1
+    terms, P gets no step (it has no frame to see)."""
+    import copy
+
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmpose.registry import MODELS
+    from mmpose.structures import PoseDataSample
+
+    cfg = Config.fromfile('configs/cpu/recanon-ours_blur_people-mini_yolo.py')
+    model_cfg = cfg.model.to_dict()
+    model_cfg['pose_estimator'].pop('init_cfg', None)
+    model_cfg.update(zeroshot_pose_estimator=None, zeroshot_checkpoint=None, portrait_size=32,
+                     enhancer=dict(type='UnetGenerator', num_downs=5, base_channels=8),
+                     recoverer=dict(type='UnetGenerator', num_downs=5, base_channels=8))
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg).train()
+    assert model.pose_loss_weight > 0
+    adam = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
+    optim = build_optim_wrapper(model, dict(constructor='PerNetworkOptimWrapperConstructor', enhancer=adam,
+                                            recoverer=adam, pose_estimator=adam))
+    t = NativePersonTile(cfg.desensitizer, tile=32, margin=1.25, portrait_prob=0.0)
+    rng = np.random.default_rng(0)
+    inputs, samples = [], []
+    for _ in range(2):
+        out = t.transform(dict(img=rng.integers(0, 256, (90, 70, 3), dtype=np.uint8),
+                               bbox=np.array([[10., 10., 60., 80.]])))
+        inputs.append(torch.from_numpy(out['img']).permute(2, 0, 1))
+        samples.append(PoseDataSample(metainfo=dict(tile_valid=out['tile_valid'])))
+    before = {n: copy.deepcopy(getattr(model, n).state_dict()) for n in ('enhancer', 'recoverer', 'pose_estimator')}
+    log = model.train_step(dict(inputs=inputs, data_samples=samples), optim)
+    assert set(k for k in log if k.startswith('loss')) == {'loss', 'loss_xy', 'loss_cons'}
+    changed = {n for n, sd in before.items()
+               if any(not torch.equal(v, getattr(model, n).state_dict()[k]) for k, v in sd.items())}
+    assert changed == {'enhancer', 'recoverer'}
+
+
+@pytest.mark.skipif(not os.path.isdir('../shared/data/people-mini'), reason='people-mini not found at ../shared/data')
+def test_ours_config_loads_frame_and_tile_batches():
+    """The joint "Ours" config's loader: batches of 8 frames (3 channels, with keypoints) and of 24 tiles
+    (x | A(x), 6 channels), never mixed, about as many of each per epoch."""
+    from mmengine.runner import Runner
+
+    from mmrecanon.runtime import load_config
+    cfg = load_config('configs/cpu/recanon-ours_blur_people-mini_yolo.py',
+                      {'train_dataloader.num_workers': 0})
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    kinds = set()
+    for i, batch in enumerate(loader):
+        channels = {int(x.shape[0]) for x in batch['inputs']}
+        assert len(channels) == 1  # one kind per batch
+        kinds.add((channels.pop(), len(batch['inputs'])))
+        if len(kinds) == 2 or i == 12:
+            break
+    assert kinds == {(3, 8), (6, 24)}
+    assert 30 <= len(loader) // 2 <= 40  # 37 frame batches + 37 tile batches

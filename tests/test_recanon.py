@@ -163,6 +163,20 @@ def test_frozen_pose_and_conventional_methods(train_batch):
     assert any(k.endswith('_a') for k in log)
 
 
+def test_conventional_predict_has_the_A_view_only(val_batch):
+    """tools/test.py on a Conventional model: no G_X, so no training target to drop and no y'/x' views."""
+    conv = build(method='conventional', enhancer=None, recoverer=None, disc_enhanced=None,
+                 disc_recovered=None).eval()
+    data = conv.data_preprocessor(copy.deepcopy(val_batch), False)
+    out = conv.predict(data['inputs'], data['data_samples'])
+    for ds in out:
+        assert 'pred_instances_conventional' in ds and 'pred_instances_enhanced' not in ds
+        n = len(ds.metainfo['portrait_bboxes'])
+        a = ds.portraits.get('conventional')
+        assert a.shape == (n, PORTRAIT, PORTRAIT, 3)
+        assert not np.array_equal(a, ds.portraits.get('original'))  # A(x) is a blur of x, not x
+
+
 def test_cycle_order_printed_uses_gx_of_gy(train_batch):
     model = build(cycle_order='printed').eval()
     data = model.data_preprocessor(copy.deepcopy(train_batch), False)
@@ -285,3 +299,30 @@ def test_progressive_supervision_waits_while_y_is_less_private_than_A():
     assert model.supervisor is not None and hook.stages == 1
     with pytest.raises(ValueError, match='stage_epochs'):
         ProgressiveSupervisionHook(stage_epochs=0)
+
+
+def test_zeroshot_p_comes_from_its_checkpoint_also_without_init_weights(tmp_path):
+    """tools/test.py builds the model without init_weights: load_zeroshot fills the zero-shot P from
+    zeroshot_checkpoint (a P trained on originals), not random weights."""
+    src = build()
+    ckpt = tmp_path / 'p.pth'
+    torch.save(dict(state_dict={f'pose_estimator.{k}': v for k, v in src.pose_estimator.state_dict().items()}),
+               ckpt)
+    pose_cfg = small_model_cfg()['pose_estimator']
+    torch.manual_seed(1)
+    model = MODELS.build(small_model_cfg(zeroshot_pose_estimator=pose_cfg, zeroshot_checkpoint=str(ckpt)))
+    want = src.pose_estimator.state_dict()
+    got = model.zeroshot_pose_estimator.state_dict()
+    assert not all(torch.equal(got[k], want[k]) for k in want)  # random before
+    assert model.load_zeroshot() is True
+    got = model.zeroshot_pose_estimator.state_dict()
+    assert all(torch.equal(got[k], want[k]) for k in want)
+    assert MODELS.build(small_model_cfg()).load_zeroshot() is False  # no zero-shot P configured
+
+
+def test_missing_zeroshot_checkpoint_is_a_clear_error(tmp_path):
+    pose_cfg = small_model_cfg()['pose_estimator']
+    model = MODELS.build(small_model_cfg(zeroshot_pose_estimator=pose_cfg,
+                                         zeroshot_checkpoint=str(tmp_path / 'none.pth')))
+    with pytest.raises(FileNotFoundError, match='zero-shot P checkpoint not found'):
+        model.load_zeroshot()

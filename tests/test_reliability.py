@@ -432,3 +432,13 @@ def test_test_py_pose_checkpoint_replaces_p_only(tmp_path):
     args.pose_checkpoint = str(tmp_path / 'missing.pth')
     with pytest.raises(SystemExit):
         test_py.with_pose(args, own, {})
+
+
+def test_num_workers_zero_from_options_drops_persistent_workers():
+    """`--cfg-options train_dataloader.num_workers=0` on a base with persistent workers: a config that runs
+    (torch's DataLoader would raise deep inside the runner), while an untouched loader keeps its flag."""
+    from mmrecanon.runtime import load_config
+    cfg = load_config('configs/cpu/recanon_blur_people-mini_yolo.py', {'train_dataloader.num_workers': 0})
+    assert cfg.train_dataloader.num_workers == 0 and cfg.train_dataloader.persistent_workers is False
+    assert cfg.val_dataloader.num_workers == 2  # not touched
+    assert load_config('configs/cpu/recanon_blur_people-mini_yolo.py').train_dataloader.persistent_workers is True

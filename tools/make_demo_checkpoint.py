@@ -1,6 +1,6 @@
 """Shrink a ReCanon training checkpoint into the demo asset the README's main job loads.
 
-    python tools/make_demo_checkpoint.py CKPT [--out mmrecanon/demo_assets/recanon-native_blur_people-mini.pth]
+    python tools/make_demo_checkpoint.py CKPT [--out mmrecanon/demo_assets/recanon-ours_blur_people-mini.pth]
         [--with-pose]
 
 Keeps G_X, G_Y and A (the discriminators and optimizer states are only needed to train), stored as float16
@@ -23,7 +23,7 @@ from mmrecanon.runtime import fail  # noqa: E402
 
 from mmrecanon.io.checkpoint import DEMO_KEEP as KEEP  # noqa: E402
 from mmrecanon.io.checkpoint import ENHANCER, POSE  # noqa: E402
-DEFAULT_OUT = 'mmrecanon/demo_assets/recanon-native_blur_people-mini.pth'
+DEFAULT_OUT = 'mmrecanon/demo_assets/recanon-ours_blur_people-mini.pth'
 
 
 def slim(checkpoint: dict, with_pose: bool = False) -> dict:

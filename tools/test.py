@@ -136,6 +136,18 @@ def check_checkpoint(model, sd: dict, meta: dict, checkpoint: str, config: str) 
          'nothing was tested')
 
 
+def load_zeroshot(model, sd: dict) -> None:
+    """The zero-shot P from its own checkpoint when ``sd`` has none: the runner tests without
+    ``init_weights``, so it would otherwise be tested with random weights."""
+    from mmengine.model import is_model_wrapper
+    model = model.module if is_model_wrapper(model) else model
+    if not any(k.startswith('zeroshot_pose_estimator.') for k in sd) and hasattr(model, 'load_zeroshot'):
+        try:
+            model.load_zeroshot()
+        except FileNotFoundError as e:
+            fail(str(e))
+
+
 def with_pose(args, state_dict: dict, meta: dict) -> str:
     """The checkpoint with P replaced by ``--pose-checkpoint``'s, written into the work dir; its path."""
     import torch
@@ -220,6 +232,7 @@ def main(argv=None):
     except (FileNotFoundError, ValueError, KeyError) as e:
         fail(f'cannot build the model of {args.config}: {e.args[0] if e.args else type(e).__name__}')
     check_checkpoint(runner.model, state_dict, meta, args.checkpoint, args.config)
+    load_zeroshot(runner.model, state_dict)
     cfg = runner.cfg
     metrics = runner.test() or {}
 

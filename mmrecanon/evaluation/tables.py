@@ -267,6 +267,21 @@ def merge_tables(tables_list: Iterable[dict]) -> dict:
     return merged
 
 
+def load_result(path: Union[str, Path]) -> dict:
+    """The whole JSON a ``tools/test.py`` run wrote (``metrics``, ``tables``, ...): its work dir or the file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / 'tables.json'
+    if not path.is_file():
+        raise FileNotFoundError(f'results file not found: {path}')
+    with open(path, encoding='utf-8') as f:
+        data = json.load(f)
+    if not isinstance(data, dict):
+        raise ValueError(f'{path} holds no test results')
+    data['_path'] = str(path)
+    return data
+
+
 def load_tables(path: Union[str, Path]) -> dict:
     """Tables dict from a ``tables.json`` written by ``tools/test.py`` (or
     from a JSON file holding a tables dict directly)."""

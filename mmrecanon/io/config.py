@@ -75,4 +75,15 @@ def load_config(path: str, cfg_options: Optional[dict] = None, what: str = 'conf
                 import_modules_from_strings(**cfg.custom_imports)
         except Exception as e:  # noqa: BLE001
             raise ConfigError(f'--cfg-options cannot be applied to {path}: {_first_line(e)}') from None
+    _no_persistent_workers_without_workers(cfg)
     return cfg
+
+
+def _no_persistent_workers_without_workers(cfg) -> None:
+    """``num_workers=0`` (e.g. from --cfg-options, to load data in the main process) with a base's
+    ``persistent_workers=True`` makes torch's DataLoader raise deep inside the runner: drop the flag, which
+    means nothing without workers."""
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if isinstance(loader, dict) and loader.get('num_workers', 1) == 0 and loader.get('persistent_workers'):
+            loader['persistent_workers'] = False

@@ -1,5 +1,6 @@
 """The joint model: privacy enhancement (G_X, D_Y, A), recovery (G_Y, D_X) and pose estimation (P)."""
 import copy
+import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -206,9 +207,21 @@ class ReCanon(BaseModel):
 
     def init_weights(self):
         super().init_weights()
-        if self.zeroshot_pose_estimator is not None and self.zeroshot_checkpoint:
-            load_checkpoint(self.zeroshot_pose_estimator, self.zeroshot_checkpoint, map_location='cpu',
-                            revise_keys=[(r'^pose_estimator\.', '')])
+        self.load_zeroshot()
+
+    def load_zeroshot(self) -> bool:
+        """Fill the zero-shot P from ``zeroshot_checkpoint`` (a P trained on originals only); False if none.
+
+        ``init_weights`` does it for training; testing builds the model without ``init_weights``, so a
+        checkpoint without ``zeroshot_pose_estimator.*`` weights needs it too (``tools/test.py``)."""
+        if self.zeroshot_pose_estimator is None or not self.zeroshot_checkpoint:
+            return False
+        if not osp.isfile(self.zeroshot_checkpoint):
+            raise FileNotFoundError(f'zero-shot P checkpoint not found: {self.zeroshot_checkpoint} (the '
+                                    "config's zeroshot_checkpoint; for \"pre\", the YOLOv8 converter's output)")
+        load_checkpoint(self.zeroshot_pose_estimator, self.zeroshot_checkpoint, map_location='cpu',
+                        revise_keys=[(r'^pose_estimator\.', '')])
+        return True
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -366,7 +379,7 @@ class ReCanon(BaseModel):
                 set_requires_grad(self.disc_recovered, True)
         cycle = r if self.cycle_order == 'text' else self.enhancer(self.recoverer(x))
         losses['loss_cons'] = self.consistency_loss(cycle, x)
-        if self.trains_pose_loss:
+        if self.trains_pose_loss and boxes is not None:  # frames (tiles have no frame to pose)
             losses.update(self._pose_losses(self.paste(imgs, y, boxes), data_samples, 'p'))
             losses.update(self._pose_losses(self.paste(imgs, r, boxes), data_samples, 'r'))
         return losses
@@ -385,14 +398,15 @@ class ReCanon(BaseModel):
         """(x, A(x) or None, valid sizes or None, portrait boxes or None) of a training batch.
 
         Frames: portraits cut at ``portrait_boxes`` (A is computed in ``translate``). Tiles: the packed
-        x | A(x) channels and each tile's real size; they train G_X and G_Y only (P needs frames).
+        x | A(x) channels and each tile's real size; they train G_X and G_Y only (P needs frames), also in a
+        joint run that mixes them with frames (``SourceBatchSampler``).
         """
         if not self.is_tile_batch(data_samples):
             boxes = self.portrait_boxes(data_samples, use_meta=False, device=imgs.device)
             return self.crop(imgs, boxes), None, None, boxes
-        if self.trains_pose_loss or not self.has_generators or self.adversarial:
+        if not self.has_generators or self.adversarial:
             raise ValueError('native-resolution tile batches (NativePersonTile) train G_X and G_Y with the L1 '
-                             'terms only: set pose_loss_weight=0 and no discriminators')
+                             'terms only: a model with G_X/G_Y and no discriminators')
         if imgs.shape[1] != 6:
             raise ValueError(f'tile batches pack x and A(x) as 6 channels, got {imgs.shape[1]}')
         valid = [tuple(int(v) for v in ds.metainfo['tile_valid']) for ds in data_samples]
@@ -446,8 +460,8 @@ class ReCanon(BaseModel):
             else:  # nobody to train on
                 return log_vars
         parsed, g_log = self.parse_losses(g_losses)
-        names = [n for n in GENERATOR_SIDE if n in optim_wrapper and
-                 (n != 'pose_estimator' or (self.method == 'ours' and self.trains_pose_loss))]
+        poses = self.method == 'ours' and self.trains_pose_loss and boxes is not None  # P learns on frames only
+        names = [n for n in GENERATOR_SIDE if n in optim_wrapper and (n != 'pose_estimator' or poses)]
         self._update([optim_wrapper[n] for n in names], parsed)
         log_vars.update(g_log)
         return log_vars
@@ -502,7 +516,7 @@ class ReCanon(BaseModel):
             trans = self.translate(x, keys, nonces)
             trans['recovered_wrongkey'] = self.recover(trans['enhanced'], wrong, nonces)
             trans['recovered_nokey'] = self.recover(trans['enhanced'])
-        trans.pop('target')  # a training target (A(x) or the progressive supervisor's y'), not a view
+        trans.pop('target', None)  # a training target (A(x) or the progressive supervisor's y'), not a view
         frames = dict(original=inputs)
         for view, crops in trans.items():
             frames[view] = self.paste(inputs, crops, boxes)
