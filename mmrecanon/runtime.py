@@ -1,7 +1,7 @@
 """Config loading and Runner construction shared by tools/train.py, tools/test.py and the CLI."""
 import os.path as osp
 import sys
-from typing import NoReturn, Optional
+from typing import NoReturn, Optional, Union
 
 from mmengine.config import Config, DictAction  # noqa: F401  (re-exported for the tools)
 from mmengine.runner import Runner
@@ -34,14 +34,21 @@ def enable_amp(cfg: Config) -> None:
         ow.setdefault('loss_scale', 'dynamic')
 
 
-def build_runner(config: str, work_dir: Optional[str] = None, cfg_options: Optional[dict] = None,
+def build_runner(config: Union[str, Config], work_dir: Optional[str] = None, cfg_options: Optional[dict] = None,
                  launcher: str = 'none', resume=None, amp: bool = False, load_from: Optional[str] = None) -> Runner:
-    cfg = load_config(config, cfg_options)
+    """``config``: a config file, or a ``Config`` that ``load_config`` already read (with its options merged:
+    then ``cfg_options`` must be None), so that a tool that checks the config first does not read it twice."""
+    if isinstance(config, Config):
+        if cfg_options:
+            raise ValueError('build_runner: a loaded Config already has its options; pass cfg_options=None')
+        cfg = config
+    else:
+        cfg = load_config(config, cfg_options)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(cfg.filename))[0])
     if amp:
         enable_amp(cfg)
     if resume == 'auto':

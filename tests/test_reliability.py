@@ -424,8 +424,9 @@ def test_test_py_pose_checkpoint_replaces_p_only(tmp_path):
     pose = tmp_path / 'p.pth'
     torch.save(dict(state_dict={'a': torch.full((3, ), 7.), 'b': torch.ones(1)}), pose)  # standalone P keys
     args = type('Args', (), dict(pose_checkpoint=str(pose), work_dir=str(tmp_path / 'w'), config='c.py'))()
-    merged = test_py.with_pose(args, own, {'epoch': 3})
-    meta, sd = test_py.read_checkpoint(merged)
+    merged, returned_meta, returned_sd = test_py.with_pose(args, own, {'epoch': 3})
+    meta, sd = test_py.read_checkpoint(merged)  # what the runner loads is what test.py checks
+    assert returned_meta == meta and all(torch.equal(returned_sd[k], sd[k]) for k in sd) and set(returned_sd) == set(sd)
     assert set(sd) == {'enhancer.w', 'recoverer.w', 'pose_estimator.a', 'pose_estimator.b'}
     assert torch.equal(sd['pose_estimator.a'], torch.full((3, ), 7.)) and torch.equal(sd['recoverer.w'], own['recoverer.w'])
     assert meta['epoch'] == 3 and meta['pose_checkpoint'] == str(pose)

@@ -122,9 +122,7 @@ def checkpoint_mismatch(own: dict, sd: dict) -> list:
 
 
 def check_checkpoint(model, sd: dict, meta: dict, checkpoint: str, config: str) -> None:
-    """One-line error (exit code 2) unless the checkpoint fits the model strictly."""
-    from mmengine.model import is_model_wrapper
-    model = model.module if is_model_wrapper(model) else model
+    """One-line error (exit code 2) unless the checkpoint (``sd``) fits the (unwrapped) model strictly."""
     problems = checkpoint_mismatch(model.state_dict(), sd)
     if not problems:
         return
@@ -139,8 +137,6 @@ def check_checkpoint(model, sd: dict, meta: dict, checkpoint: str, config: str) 
 def load_zeroshot(model, sd: dict) -> None:
     """The zero-shot P from its own checkpoint when ``sd`` has none: the runner tests without
     ``init_weights``, so it would otherwise be tested with random weights."""
-    from mmengine.model import is_model_wrapper
-    model = model.module if is_model_wrapper(model) else model
     if not any(k.startswith('zeroshot_pose_estimator.') for k in sd) and hasattr(model, 'load_zeroshot'):
         try:
             model.load_zeroshot()
@@ -148,8 +144,9 @@ def load_zeroshot(model, sd: dict) -> None:
             fail(str(e))
 
 
-def with_pose(args, state_dict: dict, meta: dict) -> str:
-    """The checkpoint with P replaced by ``--pose-checkpoint``'s, written into the work dir; its path."""
+def with_pose(args, state_dict: dict, meta: dict):
+    """The checkpoint with P replaced by ``--pose-checkpoint``'s, written into the work dir (the runner loads
+    it from there): its path, meta and state dict."""
     import torch
 
     from mmrecanon.io.checkpoint import POSE, part
@@ -162,8 +159,9 @@ def with_pose(args, state_dict: dict, meta: dict) -> str:
     work_dir = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, 'checkpoint_with_pose.pth')
-    torch.save(dict(state_dict=merged, meta=dict(meta, pose_checkpoint=osp.abspath(args.pose_checkpoint))), path)
-    return path
+    meta = dict(meta, pose_checkpoint=osp.abspath(args.pose_checkpoint))
+    torch.save(dict(state_dict=merged, meta=meta), path)
+    return path, meta, merged
 
 
 def to_jsonable(obj):
@@ -224,15 +222,15 @@ def main(argv=None):
     meta, state_dict = read_checkpoint(args.checkpoint)
     checkpoint = args.checkpoint
     if args.pose_checkpoint:
-        checkpoint = with_pose(args, state_dict, meta)
-        meta, state_dict = read_checkpoint(checkpoint)
+        checkpoint, meta, state_dict = with_pose(args, state_dict, meta)
     try:
-        runner = build_runner(args.config, work_dir=args.work_dir, cfg_options=cfg_options,
-                              launcher=args.launcher, load_from=checkpoint)
+        runner = build_runner(cfg, work_dir=args.work_dir, launcher=args.launcher, load_from=checkpoint)
     except (FileNotFoundError, ValueError, KeyError) as e:
         fail(f'cannot build the model of {args.config}: {e.args[0] if e.args else type(e).__name__}')
-    check_checkpoint(runner.model, state_dict, meta, args.checkpoint, args.config)
-    load_zeroshot(runner.model, state_dict)
+    from mmengine.model import is_model_wrapper
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    check_checkpoint(model, state_dict, meta, args.checkpoint, args.config)
+    load_zeroshot(model, state_dict)
     cfg = runner.cfg
     metrics = runner.test() or {}
 

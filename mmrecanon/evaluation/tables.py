@@ -278,18 +278,16 @@ def load_result(path: Union[str, Path]) -> dict:
         data = json.load(f)
     if not isinstance(data, dict):
         raise ValueError(f'{path} holds no test results')
-    data['_path'] = str(path)
     return data
 
 
 def load_tables(path: Union[str, Path]) -> dict:
     """Tables dict from a ``tables.json`` written by ``tools/test.py`` (or
     from a JSON file holding a tables dict directly)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'results file not found: {path}')
-    with open(path, encoding='utf-8') as f:
-        data = json.load(f)
+    try:
+        data = load_result(path)
+    except ValueError:
+        data = None
     tables = data.get('tables', data) if isinstance(data, dict) else None
     if not isinstance(tables, dict) or 'main' not in tables:
         raise ValueError(f'{path} holds no mmrecanon tables')

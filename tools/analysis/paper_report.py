@@ -32,8 +32,11 @@ def summarize(runs: dict) -> dict:
         value = runs.get(role, {}).get('metrics', {}).get(key)
         return None if value is None else float(value)
 
-    def diff(a, b, scale=100.0):
-        return None if a is None or b is None else round(scale * (a - b), 2)
+    def points(v):  # a fraction as mAP@0.5 points
+        return None if v is None else round(100.0 * v, 2)
+
+    def diff(a, b):
+        return None if a is None or b is None else points(a - b)
 
     pre_o = metric('pre', f'original/{AP50}')
     zeroshot = metric('ours', f'zeroshot/{AP50}')
@@ -42,12 +45,12 @@ def summarize(runs: dict) -> dict:
                                          metric('conventional', f'conventional/{AP50}')),
         'ours_r_minus_pre_o_ap50': diff(metric('ours', f'recovered/{AP50}'), pre_o),
         'zeroshot_p_over_pre_o_ap50': None if zeroshot is None or not pre_o else round(zeroshot / pre_o, 4),
-        'pre_o_ap50': diff(pre_o, 0.0),
-        'pre_zeroshot_A_ap50': diff(metric('pre', f'conventional/{AP50}'), 0.0),
-        'conv_p_ap50': diff(metric('conventional', f'conventional/{AP50}'), 0.0),
-        'ours_p_ap50': diff(metric('ours', f'enhanced/{AP50}'), 0.0),
-        'ours_r_ap50': diff(metric('ours', f'recovered/{AP50}'), 0.0),
-        'zeroshot_p_ap50': diff(zeroshot, 0.0),
+        'pre_o_ap50': points(pre_o),
+        'pre_zeroshot_A_ap50': points(metric('pre', f'conventional/{AP50}')),
+        'conv_p_ap50': points(metric('conventional', f'conventional/{AP50}')),
+        'ours_p_ap50': points(metric('ours', f'enhanced/{AP50}')),
+        'ours_r_ap50': points(metric('ours', f'recovered/{AP50}')),
+        'zeroshot_p_ap50': points(zeroshot),
     }
     for key in ('psnr_o_r', 'ssim_o_r', 'psnr_o_p', 'psnr_o_A', 'leak_db'):
         value = metric('ours', f'portrait/{key}')
@@ -69,19 +72,20 @@ def main(argv=None) -> int:
     for spec in args.run:
         kind, pairs = spec[0], spec[1:]
         runs = {}
+        paths = {}
         for pair in pairs:
             name, sep, path = pair.partition('=')
             if not sep or name not in ROLES:
                 print(f'error: --run {kind}: expected NAME=DIR with NAME in {ROLES}, got {pair!r}', file=sys.stderr)
                 return 2
             try:
-                runs[name] = load_result(path)
+                runs[name], paths[name] = load_result(path), path
             except (OSError, ValueError) as e:
                 print(f'error: --run {kind} {name}: {e}', file=sys.stderr)
                 return 2
         for name, data in runs.items():
             result['metrics'][f'{kind}_{name}'] = data['metrics']
-            result['sources'][f'{kind}_{name}'] = dict(tables=data['_path'], config=data.get('config_name'),
+            result['sources'][f'{kind}_{name}'] = dict(tables=paths[name], config=data.get('config_name'),
                                                        checkpoint=data.get('checkpoint'),
                                                        pose_checkpoint=data.get('pose_checkpoint'))
             if name != 'pre':  # "pre" is a column (P on o, zero-shot), not a row of the paper's tables
