@@ -13,12 +13,13 @@ from typing import Dict, Tuple
 
 ENHANCER = 'enhancer.'                   # G_X
 RECOVERER = 'recoverer.'                 # G_Y
+POSE_BAND = 'pose_band.'                 # B of the pose band (camera side, like G_X; models/pose_band.py)
 POSE = 'pose_estimator.'                 # P
 DISCRIMINATORS = ('disc_enhanced.', 'disc_recovered.')  # D_Y, D_X
 ZEROSHOT = 'zeroshot_pose_estimator.'    # the frozen P of Tab. 1's zero-shot row (from its own file)
 TRAINING_ONLY: Tuple[str, ...] = DISCRIMINATORS + (ZEROSHOT, )
 CAMERA_DROP: Tuple[str, ...] = (RECOVERER, ) + DISCRIMINATORS
-DEMO_KEEP: Tuple[str, ...] = (ENHANCER, RECOVERER, 'desensitizer.')
+DEMO_KEEP: Tuple[str, ...] = (ENHANCER, POSE_BAND, RECOVERER, 'desensitizer.')
 MODULE = 'module.'                       # what a DDP-wrapped model adds in front of every key
 
 
@@ -83,5 +84,5 @@ def export_camera(src: str, dst: str) -> Tuple[int, int, bool]:
     return len(keep), len(sd) - len(keep), 'optimizer' in ckpt
 
 
-__all__ = ['ENHANCER', 'RECOVERER', 'POSE', 'DISCRIMINATORS', 'ZEROSHOT', 'TRAINING_ONLY', 'CAMERA_DROP',
+__all__ = ['ENHANCER', 'RECOVERER', 'POSE_BAND', 'POSE', 'DISCRIMINATORS', 'ZEROSHOT', 'TRAINING_ONLY', 'CAMERA_DROP',
            'DEMO_KEEP', 'state_dict_of', 'has_part', 'part', 'export_camera']

@@ -3,11 +3,12 @@ from .discriminators import PatchDiscriminator
 from .generators import ResnetGenerator, UnetGenerator
 from .losses import ConsistencyLoss, GANLoss, ThresholdL1Loss
 from .pose_adapter import PoseAdapter  # noqa: F401  (public helper, not a config type)
+from .pose_band import FaceSuppressionLoss, PoseBand, TemplateBand
 from .recanon import ReCanon
 from .utils import Desensitizer
 from .yolo import *  # noqa: F401,F403  (YOLOv8-style P)
 
 __all__ = [
     'UnetGenerator', 'ResnetGenerator', 'PatchDiscriminator', 'GANLoss', 'ThresholdL1Loss',
-    'ConsistencyLoss', 'Desensitizer', 'ReCanon'
+    'ConsistencyLoss', 'Desensitizer', 'ReCanon', 'PoseBand', 'TemplateBand', 'FaceSuppressionLoss'
 ]

@@ -13,6 +13,7 @@ from mmpose.registry import MODELS
 from torch import Tensor
 
 from .pose_adapter import PoseAdapter
+from .pose_band import portrait_keypoints
 from .utils.distributed import all_reduce_grads
 from .utils.keylock import random_keys
 from .utils.portrait import crop_portraits, paste_portraits, square_boxes
@@ -22,7 +23,7 @@ METHODS = ('ours', 'frozen_pose', 'conventional')
 TEST_KEY_SEED = 20240904  # key-locked models: fixed test keys, so test runs repeat exactly
 CYCLE_ORDERS = ('text', 'printed')
 # Networks updated with one shared generator-side loss (eq. 12) in `train_step`.
-GENERATOR_SIDE = ('enhancer', 'recoverer', 'pose_estimator')
+GENERATOR_SIDE = ('enhancer', 'pose_band', 'recoverer', 'pose_estimator')
 
 
 def to_unit(imgs: Tensor) -> Tensor:
@@ -109,6 +110,12 @@ class ReCanon(BaseModel):
             (``models/utils/tiles.py``), instead of resampling the person to a ``portrait_size`` portrait.
             Needs a carrier. Training on frames (P, ``tools/test.py``) still uses portraits; tiles for G_X
             and G_Y come from the ``NativePersonTile`` transform.
+        pose_band (dict, optional): ``PoseBand`` config (not in the paper; ``models/pose_band.py``): a bounded
+            low-band image B(x) added to the carrier's y' for P to read, trained through L_PE(y'). Needs a
+            carrier (without one G_X is free to put anything into y' anyway). It has its own optimizer
+            wrapper (``pose_band``).
+        band_face_loss (dict, optional): ``FaceSuppressionLoss`` config: keeps the band off the faces of the
+            ground truth (frames with keypoints). Needs ``pose_band``.
     """
 
     def __init__(self,
@@ -135,6 +142,8 @@ class ReCanon(BaseModel):
                  carrier: Optional[dict] = None,
                  recover_residual: bool = False,
                  native_resolution: bool = False,
+                 pose_band: Optional[dict] = None,
+                 band_face_loss: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -193,6 +202,17 @@ class ReCanon(BaseModel):
             # a keyed carrier is the key lock: recovery (and anonymization) need the key
             if getattr(self.carrier, 'keyed', True):
                 self.key_lock = self.carrier
+
+        self.pose_band = self.band_face_loss = None
+        if pose_band is not None:
+            if self.carrier is None:
+                raise ValueError('pose_band needs a carrier (HaarCarrier or key_lock): without one y\' = G_X(x) '
+                                 'already shows P whatever G_X learns')
+            self.pose_band = MODELS.build(pose_band)
+        if band_face_loss is not None:
+            if self.pose_band is None:
+                raise ValueError('band_face_loss needs pose_band')
+            self.band_face_loss = MODELS.build(band_face_loss)
 
         self.zeroshot_checkpoint = zeroshot_checkpoint
         self.zeroshot_pose_estimator = None
@@ -264,22 +284,32 @@ class ReCanon(BaseModel):
 
     def enhance(self, x: Tensor, keys: Optional[Sequence[bytes]] = None,
                 nonces: Optional[Sequence[bytes]] = None, a: Optional[Tensor] = None,
-                valid: Optional[Sequence[Tuple[int, int]]] = None, enhancer=None) -> Tensor:
+                valid: Optional[Sequence[Tuple[int, int]]] = None, enhancer=None,
+                band: Optional[Tensor] = None) -> Tensor:
         """y' = G_X(x) for portraits in [-1, 1] (8-bit levels if ``quantize``), locked if ``key_lock``.
 
         ``a``: A(x) when it was computed outside the portrait (native-resolution tiles; default
         ``desensitizer(x)``); ``valid``: the real (h, w) part of each padded tile (``models/utils/tiles.py``);
-        ``enhancer``: another G_X in G_X's place (the progressive supervisor).
+        ``enhancer``: another G_X in G_X's place (the progressive supervisor); ``band``: B(x) when the caller
+        computed it already (``translate``).
         """
         y = (self.enhancer if enhancer is None else enhancer)(x)
         if self.carrier is not None:
             if self.key_lock is not None and keys is None:
                 raise ValueError('this model is key-locked: enhancing needs a key and a nonce per portrait')
             a = self.desensitizer(x) if a is None else a
-            y = self.carrier.lock(y, a, keys, nonces, valid).clamp(-1, 1)
+            y = self.carrier.lock(y, a, keys, nonces, valid)
+            if self.pose_band is not None:
+                y = y + (self.band(x, valid) if band is None else band)
+            y = y.clamp(-1, 1)
         elif valid is not None:
             raise ValueError('padded tiles (valid=...) need a carrier: without one G_X paints the padding too')
         return quantize_ste(y) if self.quantize else y
+
+    def band(self, x: Tensor, valid: Optional[Sequence[Tuple[int, int]]] = None) -> Tensor:
+        """B(x), the pose band of portraits x (zero on the padding of tiles; ``models/pose_band.py``)."""
+        b = self.pose_band(x)
+        return b if valid is None else torch.where(valid_mask(valid, x.shape[-1], x), b, torch.zeros_like(b))
 
     def recover(self, y: Tensor, keys: Optional[Sequence[bytes]] = None,
                 nonces: Optional[Sequence[bytes]] = None,
@@ -295,7 +325,8 @@ class ReCanon(BaseModel):
     def translate(self, x: Tensor, keys: Optional[Sequence[bytes]] = None,
                   nonces: Optional[Sequence[bytes]] = None, a: Optional[Tensor] = None,
                   valid: Optional[Sequence[Tuple[int, int]]] = None) -> Dict[str, Tensor]:
-        """A(x), y' = G_X(x) and x' = G_Y(y') for a batch of portraits (``a``, ``valid``: see :meth:`enhance`).
+        """A(x), y' = G_X(x) and x' = G_Y(y') for a batch of portraits (``a``, ``valid``: see :meth:`enhance`),
+        the training target of y' (``target``) and, with a pose band, B(x) (``band``).
 
         Key-locked: without ``keys`` a random key (shared by the batch) and nonces are drawn from torch's
         RNG, as in training.
@@ -304,8 +335,13 @@ class ReCanon(BaseModel):
         if self.has_generators:
             if self.key_lock is not None and keys is None:
                 keys, nonces = random_keys(len(x))
-            out['enhanced'] = self.enhance(x, keys, nonces, out['conventional'], valid)
-            out['recovered'] = self.recover(out['enhanced'], keys, nonces, valid)
+            band = None
+            if self.pose_band is not None:
+                band = out['band'] = self.band(x, valid)
+            out['enhanced'] = self.enhance(x, keys, nonces, out['conventional'], valid, band=band)
+            # G_Y takes the band out of y' but does not train it: only L_PE(y') does (models/pose_band.py)
+            sent = out['enhanced'] if band is None else out['enhanced'] - band + band.detach()
+            out['recovered'] = self.recover(sent, keys, nonces, valid)
             out['target'] = self.supervision_target(x, out['conventional'], keys, nonces, valid)
         return out
 
@@ -332,7 +368,8 @@ class ReCanon(BaseModel):
         if self.supervisor is None:
             return a
         with torch.no_grad():
-            return self.enhance(x, keys, nonces, a, valid, enhancer=self.supervisor)
+            return self.enhance(x, keys, nonces, a, valid, enhancer=self.supervisor,
+                                band=None if self.pose_band is None else self.band(x, valid))
 
     # ------------------------------------------------------------------ losses
     def _pose_losses(self, imgs: Tensor, data_samples: Sequence, tag: str) -> Dict[str, Tensor]:
@@ -379,6 +416,12 @@ class ReCanon(BaseModel):
                 set_requires_grad(self.disc_recovered, True)
         cycle = r if self.cycle_order == 'text' else self.enhancer(self.recoverer(x))
         losses['loss_cons'] = self.consistency_loss(cycle, x)
+        if 'band' in trans:  # logged, not a loss: mean |B(x)| in grey levels
+            losses['band_grey'] = trans['band'].detach().abs().mean() * 127.5
+        if self.band_face_loss is not None and boxes is not None:
+            kpts = portrait_keypoints(data_samples, boxes, self.portrait_size)
+            if kpts is not None:
+                losses['loss_band_face'] = self.band_face_loss(trans['band'], *kpts)
         if self.trains_pose_loss and boxes is not None:  # frames (tiles have no frame to pose)
             losses.update(self._pose_losses(self.paste(imgs, y, boxes), data_samples, 'p'))
             losses.update(self._pose_losses(self.paste(imgs, r, boxes), data_samples, 'r'))
@@ -517,6 +560,7 @@ class ReCanon(BaseModel):
             trans['recovered_wrongkey'] = self.recover(trans['enhanced'], wrong, nonces)
             trans['recovered_nokey'] = self.recover(trans['enhanced'])
         trans.pop('target', None)  # a training target (A(x) or the progressive supervisor's y'), not a view
+        trans.pop('band', None)  # B(x) is inside y', not a view
         frames = dict(original=inputs)
         for view, crops in trans.items():
             frames[view] = self.paste(inputs, crops, boxes)

@@ -1,0 +1,6 @@
+# Ablation of the pose band (results/pose-band.md): the same run with B replaced by one learned image that
+# is the same for every portrait (TemplateBand: x is ignored). What P gains here is what a fixed mark on
+# every person gives; the pose band's gain beyond it is what the band knows about the person.
+# Same bound (0.2), face penalty, optimizer (Adam 2e-4) and schedule as the pose-band config.
+_base_ = ['../cpu/recanon-ours-band_blur_people-mini_yolo.py']
+model = dict(pose_band=dict(_delete_=True, type='TemplateBand', size=128, bound=0.2, init_std=0.002))
