@@ -34,6 +34,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmpose.registry import MODELS
+from .utils.portrait import keypoints_to_portrait
 
 # COCO-17 keypoints 0-4: nose, eyes, ears: where a face is
 COCO_FACE_KEYPOINTS = (0, 1, 2, 3, 4)
@@ -174,7 +175,6 @@ def portrait_keypoints(data_samples: Sequence, boxes: Sequence[Tensor], size: in
                        device: Optional[torch.device] = None):
     """Ground-truth keypoints of every portrait (frames' ``gt_instances``, in the order of ``boxes``) in
     portrait coordinates, and their visibility: ((N, K, 2), (N, K)); None where a frame has no keypoints."""
-    from .utils.portrait import keypoints_to_portrait
     pts, vis = [], []
     for ds, b in zip(data_samples, boxes):
         gt = ds.gt_instances

@@ -115,14 +115,18 @@ def main(argv=None) -> int:
     with open(args.out + '.json', 'w', encoding='utf-8') as f:
         json.dump(result, f, indent=1)
     if shown:
-        cv2.imwrite(args.out + '.png', mosaic(shown))
+        cv2.imwrite(args.out + '.png', mosaic(shown, model.dataset_meta))
         print(f'wrote {args.out}.json, {args.out}.png')
     return 0
 
 
-def mosaic(people) -> np.ndarray:
-    """original (keypoints, face disc outline) | A(x) | y' | |B| × 10 | x' per person, one row each (BGR)."""
+def mosaic(people, dataset_meta) -> np.ndarray:
+    """original (ground-truth keypoints, face disc outline) | A(x) | y' | |B| × 10 | x' per person, one row each
+    (BGR; ``visualization.draw_panel`` draws the keypoints and titles)."""
     import cv2
+    from mmengine.structures import InstanceData
+
+    from mmrecanon.visualization import draw_panel
 
     def u8(t):
         return np.ascontiguousarray(((t.permute(1, 2, 0).numpy() + 1) * GREY).clip(0, 255).astype(np.uint8)[..., ::-1])
@@ -130,19 +134,14 @@ def mosaic(people) -> np.ndarray:
     rows = []
     for p in people:
         orig = u8(p['x'])
-        for (px, py), v in zip(p['kpts'].tolist(), p['vis'].tolist()):
-            if v > 0:
-                cv2.circle(orig, (int(round(px)), int(round(py))), 2, (0, 255, 0), -1)
         contours, _ = cv2.findContours(p['face'][0].numpy().astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(orig, contours, -1, (0, 0, 255), 1)
         heat = cv2.applyColorMap((p['band'][0].numpy() * 10).clip(0, 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
-        rows.append(np.concatenate([orig, u8(p['a']), u8(p['y']), heat, u8(p['r'])], 1))
-    grid = np.concatenate(rows, 0)
-    head = np.full((18, grid.shape[1], 3), 255, np.uint8)
-    w = grid.shape[1] // 5
-    for i, t in enumerate(('original', 'A(x)', "y'", '|B| x10', "x'")):
-        cv2.putText(head, t, (i * w + 4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
-    return np.concatenate([head, grid], 0)
+        frames = {'original': orig, 'conventional': u8(p['a']), 'enhanced': u8(p['y']), '|B| x10': heat,
+                  'recovered': u8(p['r'])}
+        gt = InstanceData(keypoints=p['kpts'][None].numpy(), keypoint_scores=p['vis'][None].numpy())
+        rows.append(draw_panel(frames, dict(original=gt), dataset_meta, kpt_thr=0.5, views=tuple(frames)))
+    return np.concatenate(rows, 0)
 
 
 if __name__ == '__main__':
