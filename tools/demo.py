@@ -34,13 +34,13 @@ from mmrecanon.runtime import fail  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/cpu/recanon_blur_mmpose-tiny.py'
-# The shipped asset: G_X and G_Y of the blur "Ours" run (results/people-mini.md: the native-resolution carrier
-# model, then 10 joint epochs with the pretrained P), float16. It holds no P: P comes from POSE below (the
-# converted COCO-pretrained YOLOv8n-pose, AGPL-3.0, never shipped); G_X/G_Y were trained with that P's loss, not
-# from its weights. Its config for inference is the tiles config: the same G_X/G_Y, A and carrier (the Ours
-# config adds only P's training settings). The phase-1 generators the Ours run starts from are the other asset.
-ASSET = 'mmrecanon/demo_assets/recanon-ours_blur_people-mini.pth'
-ASSET_CONFIG = 'configs/cpu/recanon-native_blur_people-mini_tiles.py'
+# The shipped asset: G_X, G_Y and the pose band B of the blur "Ours + pose band" run (results/pose-band.md: the
+# native-resolution carrier model, then 10 joint epochs with the pretrained P and the band), float16. It holds no
+# P: P comes from POSE below (the converted COCO-pretrained YOLOv8n-pose, AGPL-3.0, never shipped); G_X/G_Y/B were
+# trained with that P's loss, not from its weights. Its config is that run's (init_recanon builds P from POSE,
+# not from the config's `load_from`). The phase-1 generators the Ours runs start from are the other asset.
+ASSET = 'mmrecanon/demo_assets/recanon-ours-band_blur_people-mini.pth'
+ASSET_CONFIG = 'configs/cpu/recanon-ours-band_blur_people-mini_yolo.py'
 # P: the converter's output (the path the configs' `pretrained_pose` names) and where it is made from
 POSE = 'work_dirs/pretrained/yolov8n-pose_coco_fused.pth'
 POSE_SOURCE = '../shared/weights/yolov8n-pose-coco/yolov8n-pose_fused_float.npz'

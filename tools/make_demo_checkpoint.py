@@ -1,13 +1,14 @@
 """Shrink a ReCanon training checkpoint into the demo asset the README's main job loads.
 
-    python tools/make_demo_checkpoint.py CKPT [--out mmrecanon/demo_assets/recanon-ours_blur_people-mini.pth]
+    python tools/make_demo_checkpoint.py CKPT [--out mmrecanon/demo_assets/recanon-ours-band_blur_people-mini.pth]
         [--with-pose]
 
-Keeps G_X, G_Y and A (the discriminators and optimizer states are only needed to train), stored as float16
-to stay small; MMEngine's loader copies them back into the float32 model. P is left out by default: a P
-fine-tuned from the COCO-pretrained YOLOv8 weights is AGPL-3.0, and the project's code and assets are
-Apache-2.0 (the demo builds P from the converter's output instead). ``--with-pose`` keeps P: only for a P
-trained from scratch, or for an asset that is then distributed under AGPL-3.0.
+Keeps G_X, G_Y, the pose band B (if the model has one) and A (the discriminators and optimizer states are
+only needed to train), stored as float16 to stay small; MMEngine's loader copies them back into the float32
+model. P is left out by default: a P fine-tuned from the COCO-pretrained YOLOv8 weights is AGPL-3.0, and the
+project's code and assets are Apache-2.0 (the demo builds P from the converter's output instead).
+``--with-pose`` keeps P: only for a P trained from scratch, or for an asset that is then distributed under
+AGPL-3.0.
 """
 import argparse
 import os
@@ -23,7 +24,7 @@ from mmrecanon.runtime import fail  # noqa: E402
 
 from mmrecanon.io.checkpoint import DEMO_KEEP as KEEP  # noqa: E402
 from mmrecanon.io.checkpoint import ENHANCER, POSE  # noqa: E402
-DEFAULT_OUT = 'mmrecanon/demo_assets/recanon-ours_blur_people-mini.pth'
+DEFAULT_OUT = 'mmrecanon/demo_assets/recanon-ours-band_blur_people-mini.pth'
 
 
 def slim(checkpoint: dict, with_pose: bool = False) -> dict:

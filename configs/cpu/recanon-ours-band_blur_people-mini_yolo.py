@@ -1,23 +1,6 @@
-# CPU, "Ours" with a pose band (not in the paper; mmrecanon/models/pose_band.py): the joint system of
-# recanon-ours_blur_people-mini_yolo.py (same start, data, batches, P and schedule) with
-# y' = A(x) + carrier + B(x): a bounded low-band image that only L_PE(y') asks for, for P to read.
-# Why: with the carrier alone y' is A(x) plus a scrambled carrier, so P on y' cannot beat the Conventional
-# P on A(x) (3.6 vs 3.9 mAP@0.5, results/people-mini.md); the paper's free G_X does (+9.5) but keeps the
-# face (dlib re-ID 21 % of val faces on its y'). Settings, each unstated anywhere else:
-# * B: a U-Net (5 downsamplings, width 16) on the 64-px half-size portrait → 16 features → 1×1 conv (starts
-#   at N(0, 0.01²): below one grey level) → bound b = 0.2 (±25 grey levels; the band used ~1.5 on average
-#   after 10 epochs, so the bound is a cap, not the working point; 0.1 was not measured with this design)
-#   → repeated over 2×2 blocks (the Haar low band of the 128-px portrait). So the run starts where the Ours
-#   run starts.
-# * only L_PE(y') trains B (G_Y's side of y' is detached from it, ReCanon.translate).
-# * Adam 2e-4 (pix2pix's rate: B is trained from scratch; G_X/G_Y keep their fine-tuning 5e-5).
-# * FaceSuppressionLoss, weight 100 (the weight of L_XY): the mean B² inside each person's face disc
-#   (ground-truth face keypoints, frames only). Without it nothing stops B from sharpening the face, which
-#   is what P (pretrained on originals) reads first. Measured (results/pose-band.md): it lowers the band on
-#   faces (1.76 → 1.49 grey levels; face/body 1.17 → 1.05); `model.band_face_loss=None` is the run without.
-_base_ = ['./recanon-ours_blur_people-mini_yolo.py']
-model = dict(
-    pose_band=dict(type='PoseBand', features=16, bound=0.2,
-                   generator=dict(type='UnetGenerator', num_downs=5, base_channels=16, use_dropout=False)),
-    band_face_loss=dict(type='FaceSuppressionLoss', loss_weight=100.0, radius_scale=1.0, min_radius=0.06))
-optim_wrapper = dict(pose_band=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.9, 0.999))))
+# CPU, "Ours" with a pose band (configs/_base_/pose_band.py says what it is, why, and its settings): the joint
+# system of recanon-ours_blur_people-mini_yolo.py (same start, data, batches, P and schedule) with
+# y' = A(x) + carrier + B(x). results/pose-band.md: P on y' 11.5 mAP@0.5 vs the Conventional 3.9.
+_base_ = ['./recanon-ours_blur_people-mini_yolo.py', '../_base_/pose_band.py']
+model = dict(pose_band={{_base_.pose_band}}, band_face_loss={{_base_.band_face_loss}})
+optim_wrapper = dict(pose_band={{_base_.pose_band_optim}})

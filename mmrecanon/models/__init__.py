@@ -1,7 +1,7 @@
 """Models of mmrecanon; importing registers them in MMPose's MODELS / TASK_UTILS registries."""
 from .discriminators import PatchDiscriminator
 from .generators import ResnetGenerator, UnetGenerator
-from .losses import ConsistencyLoss, GANLoss, ThresholdL1Loss
+from .losses import ConsistencyLoss, GANLoss, PoseFeatureLoss, ThresholdL1Loss
 from .pose_adapter import PoseAdapter  # noqa: F401  (public helper, not a config type)
 from .pose_band import FaceSuppressionLoss, PoseBand, TemplateBand
 from .recanon import ReCanon
@@ -10,5 +10,6 @@ from .yolo import *  # noqa: F401,F403  (YOLOv8-style P)
 
 __all__ = [
     'UnetGenerator', 'ResnetGenerator', 'PatchDiscriminator', 'GANLoss', 'ThresholdL1Loss',
-    'ConsistencyLoss', 'Desensitizer', 'ReCanon', 'PoseBand', 'TemplateBand', 'FaceSuppressionLoss'
+    'ConsistencyLoss', 'PoseFeatureLoss', 'Desensitizer', 'ReCanon', 'PoseBand', 'TemplateBand',
+    'FaceSuppressionLoss'
 ]

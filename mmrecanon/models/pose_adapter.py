@@ -121,6 +121,12 @@ class PoseAdapter:
             return {'loss_kpt': imgs.sum() * 0.0}
         return pose.loss(normalize_for_pose(pose, crops, samples, True), samples)
 
+    def features(self, imgs: Tensor) -> tuple:
+        """P's feature maps (``extract_feat``: its neck's levels) of images ``imgs`` in [0, 255], whole: P's
+        normalisation, no boxes (``PoseFeatureLoss`` compares portraits x' and x this way); keeps the graph."""
+        pose = self.pose_estimator
+        return tuple(pose.extract_feat(normalize_for_pose(pose, imgs, [], False)))
+
     @torch.no_grad()
     def predict(self, imgs: Tensor, data_samples: Sequence,
                 boxes: Optional[List[Tensor]] = None) -> List[InstanceData]:

@@ -116,6 +116,10 @@ class ReCanon(BaseModel):
             wrapper (``pose_band``).
         band_face_loss (dict, optional): ``FaceSuppressionLoss`` config: keeps the band off the faces of the
             ground truth (frames with keypoints). Needs ``pose_band``.
+        recovery_feature_loss (dict, optional): ``PoseFeatureLoss`` config (not in the paper): x' and x as
+            the frozen zero-shot P (trained on originals) sees them should match, on every batch (frames'
+            portraits and tiles). Trains G_Y (and G_X through y'), not P, not the band. Needs
+            ``zeroshot_pose_estimator``.
     """
 
     def __init__(self,
@@ -144,6 +148,7 @@ class ReCanon(BaseModel):
                  native_resolution: bool = False,
                  pose_band: Optional[dict] = None,
                  band_face_loss: Optional[dict] = None,
+                 recovery_feature_loss: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -220,6 +225,12 @@ class ReCanon(BaseModel):
             self.zeroshot_pose_estimator = MODELS.build(zeroshot_pose_estimator)
             set_requires_grad(self.zeroshot_pose_estimator, False)
             self.zeroshot = PoseAdapter(self.zeroshot_pose_estimator, pose_mode, pose_codec)
+        self.recovery_feature_loss = None
+        if recovery_feature_loss is not None:
+            if self.zeroshot_pose_estimator is None or not self.has_generators:
+                raise ValueError('recovery_feature_loss compares x\' and x in the features of the frozen P trained '
+                                 'on originals: it needs generators and zeroshot_pose_estimator (+ its checkpoint)')
+            self.recovery_feature_loss = MODELS.build(recovery_feature_loss)
 
     @property
     def has_generators(self) -> bool:
@@ -416,6 +427,10 @@ class ReCanon(BaseModel):
                 set_requires_grad(self.disc_recovered, True)
         cycle = r if self.cycle_order == 'text' else self.enhancer(self.recoverer(x))
         losses['loss_cons'] = self.consistency_loss(cycle, x)
+        if self.recovery_feature_loss is not None:  # the frozen P trained on originals: x' as x to it
+            with torch.no_grad():
+                seen = self.zeroshot.features(to_pixels(x))
+            losses['loss_feat'] = self.recovery_feature_loss(self.zeroshot.features(to_pixels(r)), seen)
         if 'band' in trans:  # logged, not a loss: mean |B(x)| in grey levels
             losses['band_grey'] = trans['band'].detach().abs().mean() * 127.5
         if self.band_face_loss is not None and boxes is not None:

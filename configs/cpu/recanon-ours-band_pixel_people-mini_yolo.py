@@ -1,0 +1,6 @@
+# CPU, "Ours" for pixelation r = 12 with the pose band (configs/_base_/pose_band.py, the same settings as
+# for blur): recanon-ours_pixel_people-mini_yolo.py (its start: the pixelation phase-1 generators, made as
+# that config says) with y' = A(x) + carrier + B(x).
+_base_ = ['./recanon-ours_pixel_people-mini_yolo.py', '../_base_/pose_band.py']
+model = dict(pose_band={{_base_.pose_band}}, band_face_loss={{_base_.band_face_loss}})
+optim_wrapper = dict(pose_band={{_base_.pose_band_optim}})
