@@ -84,5 +84,5 @@ def export_camera(src: str, dst: str) -> Tuple[int, int, bool]:
     return len(keep), len(sd) - len(keep), 'optimizer' in ckpt
 
 
-__all__ = ['ENHANCER', 'RECOVERER', 'POSE_BAND', 'POSE', 'DISCRIMINATORS', 'ZEROSHOT', 'TRAINING_ONLY', 'CAMERA_DROP',
-           'DEMO_KEEP', 'state_dict_of', 'has_part', 'part', 'export_camera']
+__all__ = ['ENHANCER', 'RECOVERER', 'POSE_BAND', 'POSE', 'DISCRIMINATORS', 'ZEROSHOT', 'TRAINING_ONLY',
+           'CAMERA_DROP', 'DEMO_KEEP', 'state_dict_of', 'has_part', 'part', 'export_camera']

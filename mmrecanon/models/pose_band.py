@@ -26,7 +26,7 @@ The pose band puts back a bounded, unscrambled signal that only L_PE(y') asks fo
   L_PE(x') do not reach the band (``ReCanon.translate`` detaches it on G_Y's side): in the first run they
   pulled it to zero on every batch, tiles included, against L_PE(y') on frames only.
 """
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -34,10 +34,16 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmpose.registry import MODELS
+from .utils.carrier import check_bound
 from .utils.portrait import keypoints_to_portrait
 
 # COCO-17 keypoints 0-4: nose, eyes, ears: where a face is
 COCO_FACE_KEYPOINTS = (0, 1, 2, 3, 4)
+
+
+def bounded_low_band(half: Tensor, bound: float) -> Tensor:
+    """up₂(b · tanh(half)): an image at half the portrait size → the band, within ±b, constant on 2×2 blocks."""
+    return F.interpolate(bound * torch.tanh(half), scale_factor=2, mode='nearest')
 
 
 @MODELS.register_module()
@@ -55,15 +61,13 @@ class PoseBand(BaseModule):
     def __init__(self, generator: dict, features: int = 16, bound: float = 0.1, mix_std: float = 0.01,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if not 0 < float(bound) <= 1:
-            raise ValueError(f'bound must be in (0, 1], got {bound!r}')
+        self.bound = check_bound(bound)
         generator = dict(generator)
         if generator.setdefault('out_channels', features) != features:
             raise ValueError(f"the band generator's out_channels ({generator['out_channels']}) must be "
                              f'features ({features})')
         self.features_net = MODELS.build(generator)
         self.mix = nn.Conv2d(features, 3, 1)
-        self.bound = float(bound)
         if not float(mix_std) > 0:
             raise ValueError(f'mix_std must be > 0 (a zero W leaves F without gradient), got {mix_std!r}')
         self.mix_std = float(mix_std)
@@ -81,8 +85,7 @@ class PoseBand(BaseModule):
         """Portraits x in [-1, 1] (N, 3, S, S), S even → B(x), same shape, constant on every 2×2 block."""
         if x.shape[-1] % 2 or x.shape[-2] % 2:
             raise ValueError(f'the pose band needs portraits of even size, got {tuple(x.shape[-2:])}')
-        low = self.bound * torch.tanh(self.mix(self.features_net(F.avg_pool2d(x, 2))))
-        return F.interpolate(low, scale_factor=2, mode='nearest')
+        return bounded_low_band(self.mix(self.features_net(F.avg_pool2d(x, 2))), self.bound)
 
 
 @MODELS.register_module()
@@ -102,16 +105,13 @@ class TemplateBand(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if int(size) <= 0 or int(size) % 2:
             raise ValueError(f'size must be a positive even portrait side, got {size!r}')
-        if not 0 < float(bound) <= 1:
-            raise ValueError(f'bound must be in (0, 1], got {bound!r}')
-        self.size, self.bound = int(size), float(bound)
+        self.size, self.bound = int(size), check_bound(bound)
         self.template = nn.Parameter(torch.randn(1, 3, self.size // 2, self.size // 2) * float(init_std))
 
     def forward(self, x: Tensor) -> Tensor:
         if tuple(x.shape[-2:]) != (self.size, self.size):
             raise ValueError(f'TemplateBand(size={self.size}) got portraits of {tuple(x.shape[-2:])}')
-        low = self.bound * torch.tanh(self.template).expand(x.shape[0], -1, -1, -1)
-        return F.interpolate(low, scale_factor=2, mode='nearest')
+        return bounded_low_band(self.template, self.bound).expand(x.shape[0], -1, -1, -1)
 
 
 @MODELS.register_module()
@@ -171,8 +171,7 @@ class FaceSuppressionLoss(nn.Module):
         return self.loss_weight * per_person[has_face].mean()
 
 
-def portrait_keypoints(data_samples: Sequence, boxes: Sequence[Tensor], size: int,
-                       device: Optional[torch.device] = None):
+def portrait_keypoints(data_samples: Sequence, boxes: Sequence[Tensor], size: int):
     """Ground-truth keypoints of every portrait (frames' ``gt_instances``, in the order of ``boxes``) in
     portrait coordinates, and their visibility: ((N, K, 2), (N, K)); None where a frame has no keypoints."""
     pts, vis = [], []
@@ -189,8 +188,8 @@ def portrait_keypoints(data_samples: Sequence, boxes: Sequence[Tensor], size: in
         vis.append(v)
     if not pts:
         return None
-    out = torch.cat(pts), torch.cat(vis)
-    return out if device is None else (out[0].to(device), out[1].to(device))
+    return torch.cat(pts), torch.cat(vis)
 
 
-__all__ = ['PoseBand', 'TemplateBand', 'FaceSuppressionLoss', 'portrait_keypoints', 'COCO_FACE_KEYPOINTS']
+__all__ = ['PoseBand', 'TemplateBand', 'FaceSuppressionLoss', 'portrait_keypoints', 'bounded_low_band',
+           'COCO_FACE_KEYPOINTS']

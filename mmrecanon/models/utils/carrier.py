@@ -29,6 +29,13 @@ from torch import Tensor
 from mmpose.registry import MODELS
 from .keylock import NONCE_BYTES, KeyedCarrier, derive_scramble, haar2d, ihaar2d
 
+
+def check_bound(bound) -> float:
+    """b of a bounded addition to y' (the carrier, the pose band): a number in (0, 1] ([-1, 1] units)."""
+    if not 0 < float(bound) <= 1:
+        raise ValueError(f'bound must be in (0, 1], got {bound!r}')
+    return float(bound)
+
 # the public scramble's key and nonce: published constants, not secrets
 PUBLIC_KEY = hashlib.sha256(b'mmrecanon public carrier scramble v1').digest()
 PUBLIC_NONCE = bytes(NONCE_BYTES)
@@ -55,9 +62,7 @@ class HaarCarrier(KeyedCarrier):
 
     def __init__(self, bound: float = 0.1, keyed: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if not 0 < float(bound) <= 1:
-            raise ValueError(f'bound must be in (0, 1], got {bound!r}')
-        self.bound = float(bound)
+        self.bound = check_bound(bound)
         self.keyed = bool(keyed)
 
     def _scramble(self, n: int, size: int, keys: Optional[Sequence[bytes]], nonces, device):
@@ -78,4 +83,4 @@ class HaarCarrier(KeyedCarrier):
         return a + ihaar2d(zero_low, scrambled.view_as(details))
 
 
-__all__ = ['HaarCarrier', 'PUBLIC_KEY', 'PUBLIC_NONCE']
+__all__ = ['HaarCarrier', 'PUBLIC_KEY', 'PUBLIC_NONCE', 'check_bound']
