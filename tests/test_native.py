@@ -280,3 +280,80 @@ def test_ours_config_loads_frame_and_tile_batches():
             break
     assert kinds == {(3, 8), (6, 24)}
     assert 30 <= len(loader) // 2 <= 40  # 37 frame batches + 37 tile batches
+
+
+def test_native_y_carries_each_persons_band_at_the_persons_scale_inside_its_region():
+    """Tiles get no band of their own; the band is B of each person's whole portrait, resampled onto the
+    frame (ReCanon.frame_band) and added inside the native regions only."""
+    from mmrecanon.apis import anonymize_image, init_recanon
+    band_cfg = dict(type='PoseBand', features=8, bound=0.1,
+                    generator=dict(type='UnetGenerator', num_downs=5, base_channels=8, use_dropout=False))
+    model = init_recanon('configs/cpu/recanon-native_blur_people-mini_tiles.py', None,
+                         cfg_options={'model.pose_band': band_cfg})
+    torch.manual_seed(0)
+    torch.nn.init.normal_(model.pose_band.mix.weight, std=5.0)  # a trained, saturated band
+    rng = np.random.default_rng(3)
+    img = rng.integers(64, 192, (200, 300, 3), dtype=np.uint8)
+    boxes = np.array([[30, 20, 110, 180], [180, 60, 260, 170]], np.float32)
+    banded = anonymize_image(model, img, boxes=boxes, estimate=False)
+    with torch.no_grad():
+        expected = model.frame_band(torch.from_numpy(img).permute(2, 0, 1)[None].float(), torch.from_numpy(boxes))
+        expected = (expected[0] * 127.5).permute(1, 2, 0).numpy()
+        model.pose_band.mix.weight.zero_()  # B = 0: y' of the same model without a band
+    plain = anonymize_image(model, img, boxes=boxes, estimate=False)
+    diff = banded['enhanced'].astype(np.float32) - plain['enhanced'].astype(np.float32)
+    inside = np.zeros(img.shape[:2], bool)
+    for x0, y0, x1, y1 in np.asarray(banded['boxes'], int):
+        inside[y0:y1, x0:x1] = True
+    assert np.abs(diff[~inside]).max() == 0 and np.array_equal(banded['enhanced'][~inside], img[~inside])
+    assert np.abs(diff[inside]).max() > 5  # a band of up to ±12.75 grey levels is there
+    assert np.abs(diff[inside] - expected[inside]).max() <= 1.01  # and it is frame_band, up to 8-bit rounding
+    assert np.abs(expected[~inside]).max() > 0  # frame_band reaches past the regions; y' does not
+    # a tile never gets a band of its own
+    x = torch.rand(2, 3, 128, 128) * 2 - 1
+    torch.nn.init.normal_(model.pose_band.mix.weight, std=5.0)
+    with torch.no_grad():
+        tiles = model.enhance(x, valid=[(128, 100), (60, 128)])
+        model.pose_band.mix.weight.zero_()
+        assert torch.equal(tiles, model.enhance(x, valid=[(128, 100), (60, 128)]))
+
+
+def test_api_pose_frames_are_the_apis_output_losslessly(tmp_path, tiny_coco):
+    """tools/analysis/api_pose.py: every view of every image is what the inference API returns for the image's
+    ground-truth boxes (PNG, lossless), under the image's own name; --frames refuses a folder it did not write."""
+    import json
+    import sys
+    from pathlib import Path
+
+    import cv2
+    from mmpose.structures.bbox import bbox_xywh2xyxy
+
+    from mmrecanon.apis import anonymize_image, init_recanon
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools' / 'analysis'))
+    import api_pose
+    root = tiny_coco
+    coco = json.loads((root / 'test_coco.json').read_text())
+    keep = [i for i in coco['images'] if any(a['image_id'] == i['id'] for a in coco['annotations'])][:2]
+    ids = {i['id'] for i in keep}
+    small = dict(coco, images=keep, annotations=[a for a in coco['annotations'] if a['image_id'] in ids])
+    (tmp_path / 'ann.json').write_text(json.dumps(small))
+    model = init_recanon('configs/cpu/recanon-native_blur_people-mini_tiles.py', None)
+    views = api_pose.write_frames(model, dict(data_root=str(root), ann_file=str(tmp_path / 'ann.json'),
+                                              data_prefix=dict(img='')), str(tmp_path / 'frames'), None)
+    assert set(views) == {'conventional', 'enhanced', 'recovered'}
+    png = json.loads(Path(views['enhanced']['ann_file']).read_text())
+    assert [i['file_name'] for i in png['images']] == [i['file_name'][:-4] + '.png' for i in keep]
+    assert png['annotations'] == small['annotations']
+    info = keep[0]
+    img = cv2.imread(str(root / info['file_name']))
+    boxes = bbox_xywh2xyxy(np.asarray([a['bbox'] for a in small['annotations'] if a['image_id'] == info['id']],
+                                      np.float32))
+    expected = anonymize_image(model, img, boxes=boxes, use_desensitizer=True, estimate=False)['enhanced']
+    name = info['file_name'][:-4] + '.png'
+    got = cv2.imread(views['conventional']['data_prefix']['img'] + name)
+    assert np.array_equal(got, expected) and not np.array_equal(got, img)
+    enhanced = cv2.imread(views['enhanced']['data_prefix']['img'] + name)
+    assert enhanced.shape == img.shape and np.abs(enhanced.astype(int) - img).max() > 0
+    assert api_pose.frame_views(str(tmp_path / 'frames')) == views
+    with pytest.raises(SystemExit):
+        api_pose.frame_views(str(tmp_path))

@@ -16,10 +16,10 @@ def tool(name):
     return mod
 
 
-def write_run(folder: Path, metrics: dict, method: str):
+def write_run(folder: Path, metrics: dict, method: str, desensitizer=None):
     from mmrecanon.evaluation import build_tables
     folder.mkdir(parents=True)
-    tables = build_tables(metrics, method, dict(type='Desensitizer', kind='blur', radius=8))
+    tables = build_tables(metrics, method, desensitizer or dict(type='Desensitizer', kind='blur', radius=8))
     (folder / 'tables.json').write_text(json.dumps(dict(metrics=metrics, tables=tables, method=method)))
     return folder
 
@@ -44,6 +44,39 @@ def test_paper_report_summary_is_the_issue_targets_in_points(tmp_path, capsys):
     assert methods == ['Conventional', 'Ours']  # "pre" gives columns, not a row
     assert report.main(['--out', str(out), '--run', 'blur', f'bad={pre}']) == 2
     assert 'expected NAME=DIR' in capsys.readouterr().err
+
+
+def test_paper_report_keep_re_measures_one_kind_and_keeps_the_other(tmp_path):
+    report = tool('paper_report')
+    pix = dict(type='Desensitizer', kind='pixelate', block=12)
+    runs = dict(
+        blur_conv=write_run(tmp_path / 'bc', {'conventional/coco/AP .5': 0.04}, 'conventional'),
+        blur_old=write_run(tmp_path / 'bo', {'enhanced/coco/AP .5': 0.03, 'portrait/psnr_o_r': 31.0}, 'ours'),
+        blur_new=write_run(tmp_path / 'bn', {'enhanced/coco/AP .5': 0.11, 'portrait/psnr_o_r': 32.5}, 'ours'),
+        pixel_conv=write_run(tmp_path / 'pc', {'conventional/coco/AP .5': 0.06}, 'conventional', pix),
+        pixel_ours=write_run(tmp_path / 'po', {'enhanced/coco/AP .5': 0.02, 'portrait/psnr_o_r': 33.9}, 'ours', pix))
+    old = tmp_path / 'old'
+    assert report.main(['--out', str(old), '--run', 'blur', f'conventional={runs["blur_conv"]}',
+                        f'ours={runs["blur_old"]}', '--run', 'pixel', f'conventional={runs["pixel_conv"]}',
+                        f'ours={runs["pixel_ours"]}']) == 0
+    data = json.loads((tmp_path / 'old.json').read_text())
+    data['machine'] = 'two cores'  # a hand-written key of the report survives too
+    (tmp_path / 'old.json').write_text(json.dumps(data))
+    new = tmp_path / 'new'
+    assert report.main(['--out', str(new), '--keep', str(tmp_path / 'old.json'), '--run', 'blur',
+                        f'conventional={runs["blur_conv"]}', f'ours={runs["blur_new"]}']) == 0
+    data = json.loads((tmp_path / 'new.json').read_text())
+    s = data['summary']
+    assert s['summary/blur/ours_p_minus_conv_p_ap50'] == pytest.approx(7.0)     # re-measured: 11 % − 4 %
+    assert s['summary/pixel/ours_p_minus_conv_p_ap50'] == pytest.approx(-4.0)   # kept: 2 % − 6 %
+    assert s['summary/blur/psnr_o_r'] == 32.5 and s['summary/pixel/psnr_o_r'] == 33.9
+    assert data['machine'] == 'two cores'
+    assert data['metrics']['blur_ours']['enhanced/coco/AP .5'] == 0.11
+    rows = {(r['desensitizer'], r['method']): r['values']['psnr_o_r'] for r in data['tables']['main']['rows']}
+    assert rows == {('blur r=8', 'Conventional'): None, ('blur r=8', 'Ours'): 32.5,
+                    ('pixelate r=12', 'Conventional'): None, ('pixelate r=12', 'Ours'): 33.9}
+    assert report.main(['--out', str(new), '--keep', str(tmp_path / 'missing.json'), '--run', 'blur',
+                        f'ours={runs["blur_new"]}']) == 2
 
 
 def test_progressive_report_deltas(tmp_path):

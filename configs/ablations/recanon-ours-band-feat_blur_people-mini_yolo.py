@@ -13,3 +13,8 @@
 # band config does not take it. Speed: 2.44–2.5 s/it vs 2.2–2.36 s/it without, both with a second run beside.
 _base_ = ['../cpu/recanon-ours-band_blur_people-mini_yolo.py']
 model = dict(recovery_feature_loss=dict(type='PoseFeatureLoss', loss_weight=50.0))
+# As measured (2026-12-03): the band config's start and band rate of then (the base now starts from the
+# continued phase 1 and trains B at 1e-3; at that time native tiles also carried a band, which the code no
+# longer does, so a re-run differs in that).
+load_from = 'mmrecanon/demo_assets/recanon-native_blur_people-mini.pth'
+optim_wrapper = dict(pose_band=dict(optimizer=dict(lr=2e-4)))

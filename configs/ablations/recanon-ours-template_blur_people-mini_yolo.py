@@ -4,3 +4,8 @@
 # Same bound (0.2), face penalty, optimizer (Adam 2e-4) and schedule as the pose-band config.
 _base_ = ['../cpu/recanon-ours-band_blur_people-mini_yolo.py']
 model = dict(pose_band=dict(_delete_=True, type='TemplateBand', size=128, bound=0.2, init_std=0.002))
+# As measured (2026-12-03): the band config's start and band rate of then (the base now starts from the
+# continued phase 1 and trains B at 1e-3; at that time native tiles also carried a band, which the code no
+# longer does, so a re-run differs in that).
+load_from = 'mmrecanon/demo_assets/recanon-native_blur_people-mini.pth'
+optim_wrapper = dict(pose_band=dict(optimizer=dict(lr=2e-4)))

@@ -543,7 +543,8 @@ def anonymize_checked(model, img: np.ndarray, boxes=None, score_thr: float = 0.3
     if len(portraits) and native:
         frame = _frame_tensor(model, img)
         mode = 'desensitize' if use_desensitizer or not model.has_generators else 'enhance'
-        enhanced = _to_uint8_image(_native_regions_apply(model, frame, portraits, scales, mode, key, nonces, hold))
+        enhanced = _to_uint8_image(_native_regions_apply(model, frame, portraits, scales, mode, key, nonces, hold,
+                                                         person=person))
     elif len(portraits) == 0:
         enhanced = img.copy()
     else:
@@ -591,12 +592,13 @@ def _tile_keys(key: Optional[bytes], nonces: Optional[List[bytes]], counts: List
 
 
 def _native_regions_apply(model, frame: Tensor, regions: Tensor, scales, mode: str, key, nonces,
-                          hold=None) -> Tensor:
+                          hold=None, person=None) -> Tensor:
     """A frame (1, C, H, W) in [0, 255] with every native-resolution region replaced.
 
     ``mode``: 'enhance' (y' tile by tile, A at each region's scale), 'recover' (x' from the y' tiles;
     ``scales`` unused) or 'desensitize' (A(x) alone, the conventional baseline). ``hold`` (enhance only, a
-    ``apis.video.TileHold``): tiles it holds reuse their earlier y' and skip G_X.
+    ``apis.video.TileHold``): tiles it holds reuse their earlier y' and skip G_X. ``person`` (enhance, models
+    with a pose band): the person boxes, whose band (``ReCanon.frame_band``) is added inside the regions.
     """
     unit = to_unit(frame[0])
     out = unit.clone()
@@ -647,6 +649,10 @@ def _native_regions_apply(model, frame: Tensor, regions: Tensor, scales, mode: s
     for (x0, y0, x1, y1, rects), c in zip(local, counts):
         out[:, y0:y1, x0:x1] = put_tiles(out[:, y0:y1, x0:x1], y_all[start:start + c], rects)
         start += c
+    if mode == 'enhance' and getattr(model, 'pose_band', None) is not None and person is not None and len(person):
+        band = model.frame_band(frame, torch.as_tensor(np.asarray(person, np.float32)))[0]
+        for x0, y0, x1, y1, _ in local:  # the band stays inside the regions: nothing else is touched
+            out[:, y0:y1, x0:x1] = (out[:, y0:y1, x0:x1] + band[:, y0:y1, x0:x1]).clamp(-1, 1)
     return to_pixels(out)[None]
 
 

@@ -310,17 +310,32 @@ class ReCanon(BaseModel):
                 raise ValueError('this model is key-locked: enhancing needs a key and a nonce per portrait')
             a = self.desensitizer(x) if a is None else a
             y = self.carrier.lock(y, a, keys, nonces, valid)
-            if self.pose_band is not None:
-                y = y + (self.band(x, valid) if band is None else band)
+            if self.pose_band is not None and valid is None:  # tiles: their person's band, frame_band
+                y = y + (self.band(x) if band is None else band)
             y = y.clamp(-1, 1)
         elif valid is not None:
             raise ValueError('padded tiles (valid=...) need a carrier: without one G_X paints the padding too')
         return quantize_ste(y) if self.quantize else y
 
-    def band(self, x: Tensor, valid: Optional[Sequence[Tuple[int, int]]] = None) -> Tensor:
-        """B(x), the pose band of portraits x (zero on the padding of tiles; ``models/pose_band.py``)."""
-        b = self.pose_band(x)
-        return b if valid is None else torch.where(valid_mask(valid, x.shape[-1], x), b, torch.zeros_like(b))
+    def band(self, x: Tensor) -> Tensor:
+        """B(x), the pose band of whole-person portraits x (``models/pose_band.py``)."""
+        return self.pose_band(x)
+
+    def frame_band(self, imgs: Tensor, person_boxes: Tensor) -> Tensor:
+        """B at each person's portrait scale, pasted back at the person's size: the band of native-resolution y'.
+
+        B is made for whole-person portraits (what L_PE(y') trains it on: ``portrait_size`` px, the person
+        filling it); a native-resolution tile shows a part of a person at the frame's scale, so tiles get no
+        band of their own (:meth:`enhance` with ``valid``). Instead each person's square portrait is cut as
+        the frame path cuts it (``square_boxes``), B computed there and resampled onto the frame, larger
+        persons on top (``paste_portraits``). B is smooth (constant on 2×2 portrait blocks, bounded), so
+        the resampling keeps what P reads. ``imgs``: (1, C, H, W) in pixels; returns (1, C, H, W) in [-1, 1]
+        units, zero outside the persons' portrait boxes (the caller keeps it inside its regions).
+        """
+        boxes = [square_boxes(person_boxes.reshape(-1, 4).to(imgs).float(), self.portrait_margin)]
+        if not len(boxes[0]):
+            return torch.zeros_like(imgs)
+        return paste_portraits(torch.zeros_like(imgs), self.band(self.crop(imgs, boxes)), boxes)
 
     def recover(self, y: Tensor, keys: Optional[Sequence[bytes]] = None,
                 nonces: Optional[Sequence[bytes]] = None,
@@ -347,8 +362,8 @@ class ReCanon(BaseModel):
             if self.key_lock is not None and keys is None:
                 keys, nonces = random_keys(len(x))
             band = None
-            if self.pose_band is not None:
-                band = out['band'] = self.band(x, valid)
+            if self.pose_band is not None and valid is None:  # tiles have none (frame_band)
+                band = out['band'] = self.band(x)
             out['enhanced'] = self.enhance(x, keys, nonces, out['conventional'], valid, band=band)
             # G_Y takes the band out of y' but does not train it: only L_PE(y') does (models/pose_band.py)
             sent = out['enhanced'] if band is None else out['enhanced'] - band + band.detach()
@@ -380,7 +395,7 @@ class ReCanon(BaseModel):
             return a
         with torch.no_grad():
             return self.enhance(x, keys, nonces, a, valid, enhancer=self.supervisor,
-                                band=None if self.pose_band is None else self.band(x, valid))
+                                band=None if self.pose_band is None or valid is not None else self.band(x))
 
     # ------------------------------------------------------------------ losses
     def _pose_losses(self, imgs: Tensor, data_samples: Sequence, tag: str) -> Dict[str, Tensor]:

@@ -7,8 +7,11 @@
 Each ``--run KIND NAME=DIR ...`` names the ``tools/test.py`` work dirs (or their ``tables.json``) of one
 desensitizer: ``pre`` (the pretrained P, frozen, tested through the Conventional config: P on the originals
 and zero-shot on A(x)), ``conventional`` ("pre" fine-tuned on A(x)) and ``ours`` (the joint system; its
-config's zero-shot P is "pre", frozen, on y'). Writes ``OUT.json`` (``metrics.<kind>_<name>``, the merged
-tables, ``summary/<kind>/...`` in mAP@0.5 points or dB) and ``OUT_tables.md`` (the tables), and prints both.
+config's zero-shot P is "pre", frozen, on y'). ``--keep OLD.json`` starts from an earlier report: its kinds
+that no ``--run`` names stay as they were (metrics, sources, summary, table rows, and its other top-level
+keys such as ``machine``), so one desensitizer can be re-measured without re-running the other. Writes
+``OUT.json`` (``metrics.<kind>_<name>``, the merged tables, ``summary/<kind>/...`` in mAP@0.5 points or dB) and
+``OUT_tables.md`` (the tables), and prints both.
 
 Summary keys (issue #13), per kind:
 * ``ours_p_minus_conv_p_ap50``: Ours P on y' − Conventional P on A(x) (target ≥ +5);
@@ -58,17 +61,45 @@ def summarize(runs: dict) -> dict:
     return out
 
 
+def kept_report(path: str, replaced: set):
+    """An earlier report without the kinds in ``replaced``: (its result dict, its tables dict)."""
+    from mmrecanon.evaluation.tables import load_result
+    old = load_result(path)
+    prefixes = tuple(f'{kind}_' for kind in replaced)
+    result = {k: v for k, v in old.items() if k not in ('metrics', 'sources', 'summary', 'tables')}
+    result['metrics'] = {k: v for k, v in old['metrics'].items() if not k.startswith(prefixes)}
+    result['sources'] = {k: v for k, v in old.get('sources', {}).items() if not k.startswith(prefixes)}
+    result['summary'] = {k: v for k, v in old['summary'].items() if k.split('/')[1] not in replaced}
+    return result, old['tables']
+
+
+def without_desensitizers(tables: dict, labels: set) -> dict:
+    """``tables`` without the rows of the desensitizers in ``labels`` (e.g. 'blur r=8')."""
+    out = dict(tables)
+    for part in ('main', 'coco_full'):
+        out[part] = dict(tables[part], rows=[r for r in tables[part]['rows'] if r['desensitizer'] not in labels])
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="The paper's Tab. 1/2 with the targets as numbers")
     parser.add_argument('--run', nargs='+', action='append', required=True, metavar='KIND NAME=DIR',
                         help='a desensitizer kind (blur, pixel) and its pre=/conventional=/ours= test dirs')
     parser.add_argument('--out', required=True, help='output prefix (OUT.json, OUT_tables.md)')
+    parser.add_argument('--keep', metavar='OLD.json',
+                        help="an earlier report whose kinds that no --run names are kept as they are")
     args = parser.parse_args(argv)
     sys.path.insert(0, REPO_ROOT)
     from mmrecanon.evaluation.tables import load_result, merge_tables, render_markdown
 
     result = dict(metrics={}, sources={}, summary={})
-    table_inputs = []
+    table_inputs, kept_tables = [], None
+    if args.keep:
+        try:
+            result, kept_tables = kept_report(args.keep, {spec[0] for spec in args.run})
+        except (OSError, ValueError, KeyError) as e:
+            print(f'error: --keep {args.keep}: {e}', file=sys.stderr)
+            return 2
     for spec in args.run:
         kind, pairs = spec[0], spec[1:]
         runs = {}
@@ -92,6 +123,9 @@ def main(argv=None) -> int:
                 table_inputs.append(data['tables'])
         for key, value in summarize(runs).items():
             result['summary'][f'summary/{kind}/{key}'] = value
+    if kept_tables is not None:  # the kept kinds' rows first; every desensitizer re-measured loses its old rows
+        labels = {r['desensitizer'] for t in table_inputs for part in ('main', 'coco_full') for r in t[part]['rows']}
+        table_inputs.insert(0, without_desensitizers(kept_tables, labels))
     result['tables'] = merge_tables(table_inputs)
     markdown = render_markdown(result['tables'])
     lines = [markdown, '', '| summary | value |', '|---|---:|']
