@@ -309,6 +309,11 @@ def test_native_y_carries_each_persons_band_at_the_persons_scale_inside_its_regi
     assert np.abs(diff[inside]).max() > 5  # a band of up to ±12.75 grey levels is there
     assert np.abs(diff[inside] - expected[inside]).max() <= 1.01  # and it is frame_band, up to 8-bit rounding
     assert np.abs(expected[~inside]).max() > 0  # frame_band reaches past the regions; y' does not
+    # constant on the frame's 2×2 blocks: in the Haar low band of every tile (regions start on even pixels)
+    corners = np.asarray(banded['boxes'], int)[:, :2]
+    assert corners.min() >= 0 and (corners % 2 == 0).all()
+    blocks = expected.reshape(100, 2, 150, 2, 3)
+    assert np.abs(blocks - blocks.mean(axis=(1, 3), keepdims=True)).max() < 1e-4
     # a tile never gets a band of its own
     x = torch.rand(2, 3, 128, 128) * 2 - 1
     torch.nn.init.normal_(model.pose_band.mix.weight, std=5.0)

@@ -15,7 +15,8 @@
 # * Adam 1e-3 (G_X/G_Y keep their fine-tuning 5e-5). First 2e-4, pix2pix's rate; but B gets gradients on
 #   frame batches only (native tiles carry no band of their own: ReCanon.frame_band), half of the iterations,
 #   and its mean stayed near 1.2 of its ±25 grey levels. Measured (results/pose-band.md, blur, two seeds): P on
-#   y' 9.1 / 8.5 at 2e-4 → 12.1 / 11.5 at 1e-3 (from the continued phase 1: 8.6 → 16.0); recovery
+#   y' 9.1 / 8.5 at 2e-4 → 12.1 / 11.5 at 1e-3 (from the continued phase 1: 8.6 → 16.0 / 8.6, seeds 0 / 1:
+#   the spread between seeds is as large as the gain); recovery
 #   −0.5 / −0.1 dB; but the leak figure rises (+0.08 / +0.35 dB: seed 1 is over issue #12's 0.3).
 #   Pixelation was measured at 2e-4 only; its config keeps 2e-4.
 # * FaceSuppressionLoss, weight 100 (the weight of L_XY): the mean B² inside each person's face disc

@@ -24,10 +24,12 @@ The pose band puts back a bounded, unscrambled signal that only L_PE(y') asks fo
   band must learn to leave them alone), because the face is what re-identification reads.
 * B is made for whole-person portraits, the view L_PE(y') trains it on. At the person's own resolution
   (``ReCanon(native_resolution=True)``) a tile shows a part of a person at the frame's scale, so tiles get no
-  band of their own; B of each person's whole portrait is resampled onto the frame and added inside the
-  person's region (``ReCanon.frame_band``). Measured through the inference API at full resolution
-  (``tools/analysis/api_pose.py``, the blur band run's own P): P on y' 3.9 mAP@0.5 with a band per tile,
-  7.3 with the person's band, A(x) 3.4; recovery in the person boxes 27.03 → 26.96 dB.
+  band of their own; B of each person's whole portrait is resampled onto the frame, made constant on the
+  frame's 2×2 blocks again (the Haar low band of every tile) and added inside the person's region
+  (``ReCanon.frame_band``). Measured through the inference API at full resolution
+  (``tools/analysis/api_pose.py``, the 2026-12-03 band run's own P): P on y' 3.9 mAP@0.5 with a band per tile,
+  7.3 with the person's band (resampled bilinearly then); recovery in the person boxes 27.03 → 26.96 dB
+  (results/api-pose.md).
 * G_Y gets y' with the band in it and learns to take it out (L_cons): the band is not keyed. L_cons and
   L_PE(x') do not reach the band (``ReCanon.translate`` detaches it on G_Y's side): in the first run they
   pulled it to zero on every batch, tiles included, against L_PE(y') on frames only.

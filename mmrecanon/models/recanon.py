@@ -5,6 +5,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from mmengine.runner import load_checkpoint
@@ -328,14 +329,20 @@ class ReCanon(BaseModel):
         filling it); a native-resolution tile shows a part of a person at the frame's scale, so tiles get no
         band of their own (:meth:`enhance` with ``valid``). Instead each person's square portrait is cut as
         the frame path cuts it (``square_boxes``), B computed there and resampled onto the frame, larger
-        persons on top (``paste_portraits``). B is smooth (constant on 2×2 portrait blocks, bounded), so
-        the resampling keeps what P reads. ``imgs``: (1, C, H, W) in pixels; returns (1, C, H, W) in [-1, 1]
-        units, zero outside the persons' portrait boxes (the caller keeps it inside its regions).
+        persons on top (``paste_portraits``). B is smooth (bounded, constant on 2×2 portrait blocks), so the
+        resampling keeps what P reads; the result is made constant on the frame's 2×2 blocks again (their
+        mean), so that it stays in the Haar low band of every tile (native regions and their tiles start on
+        even pixels) and leaves the carrier's detail bands alone, as on portraits. ``imgs``: (1, C, H, W) in
+        pixels; returns (1, C, H, W) in [-1, 1] units, zero outside the persons' portrait boxes (up to their
+        2×2 blocks; the caller keeps it inside its regions).
         """
         boxes = [square_boxes(person_boxes.reshape(-1, 4).to(imgs).float(), self.portrait_margin)]
         if not len(boxes[0]):
             return torch.zeros_like(imgs)
-        return paste_portraits(torch.zeros_like(imgs), self.band(self.crop(imgs, boxes)), boxes)
+        band = paste_portraits(torch.zeros_like(imgs), self.band(self.crop(imgs, boxes)), boxes)
+        h, w = band.shape[-2:]
+        blocks = F.avg_pool2d(band, 2, ceil_mode=True)  # a partial block at an odd edge: the mean of its pixels
+        return F.interpolate(blocks, scale_factor=2, mode='nearest')[..., :h, :w]
 
     def recover(self, y: Tensor, keys: Optional[Sequence[bytes]] = None,
                 nonces: Optional[Sequence[bytes]] = None,
