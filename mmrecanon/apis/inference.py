@@ -649,7 +649,7 @@ def _native_regions_apply(model, frame: Tensor, regions: Tensor, scales, mode: s
     for (x0, y0, x1, y1, rects), c in zip(local, counts):
         out[:, y0:y1, x0:x1] = put_tiles(out[:, y0:y1, x0:x1], y_all[start:start + c], rects)
         start += c
-    if mode == 'enhance' and getattr(model, 'pose_band', None) is not None and person is not None and len(person):
+    if mode == 'enhance' and model.pose_band is not None and person is not None and len(person):
         band = model.frame_band(frame, torch.as_tensor(np.asarray(person, np.float32)))[0]
         for x0, y0, x1, y1, _ in local:  # the band stays inside the regions: nothing else is touched
             out[:, y0:y1, x0:x1] = (out[:, y0:y1, x0:x1] + band[:, y0:y1, x0:x1]).clamp(-1, 1)

@@ -401,8 +401,7 @@ class ReCanon(BaseModel):
         if self.supervisor is None:
             return a
         with torch.no_grad():
-            return self.enhance(x, keys, nonces, a, valid, enhancer=self.supervisor,
-                                band=None if self.pose_band is None or valid is not None else self.band(x))
+            return self.enhance(x, keys, nonces, a, valid, enhancer=self.supervisor)  # enhance adds B(x) itself
 
     # ------------------------------------------------------------------ losses
     def _pose_losses(self, imgs: Tensor, data_samples: Sequence, tag: str) -> Dict[str, Tensor]:

@@ -77,8 +77,7 @@ def without_desensitizers(tables: dict, labels: set) -> dict:
     """``tables`` without the rows of the desensitizers in ``labels`` (e.g. 'blur r=8')."""
     out = dict(tables)
     for part in ('main', 'coco_full'):
-        if part in tables:
-            out[part] = dict(tables[part], rows=[r for r in tables[part]['rows'] if r['desensitizer'] not in labels])
+        out[part] = dict(tables[part], rows=[r for r in tables[part]['rows'] if r['desensitizer'] not in labels])
     return out
 
 
@@ -125,8 +124,7 @@ def main(argv=None) -> int:
         for key, value in summarize(runs).items():
             result['summary'][f'summary/{kind}/{key}'] = value
     if kept_tables is not None:  # the kept kinds' rows first; every desensitizer re-measured loses its old rows
-        labels = {r['desensitizer'] for t in table_inputs for part in ('main', 'coco_full')
-                  for r in t.get(part, {}).get('rows', [])}
+        labels = {r['desensitizer'] for t in table_inputs for part in ('main', 'coco_full') for r in t[part]['rows']}
         table_inputs.insert(0, without_desensitizers(kept_tables, labels))
     result['tables'] = merge_tables(table_inputs)
     markdown = render_markdown(result['tables'])
