@@ -35,7 +35,8 @@ from .io import video
 from .io.boxes import BoxSpec
 from .io.checkpoint import check_export_paths, export_camera
 from .io.config import CfgOptionsAction, load_config, parse_cfg_options
-from .io.jobs import IF_NOBODY, IMAGE_EXTS, anonymize_jobs, check_paths, check_writable, debug
+from .io.jobs import (IF_NOBODY, IMAGE_EXTS, LOSSY_IMAGE_EXTS, RECOVERABLE_IMAGE_EXT, anonymize_jobs, check_paths,
+                      check_writable, debug, lossy_outputs)
 from .io.jobs import UsageError as CLIError
 from .io.jobs import one_line, resolve_io, run_jobs, warn
 from .io.sidecar import PORTRAITS, POSES, RECOVERED, RecoverRecord, Sidecars, load_portraits
@@ -48,8 +49,9 @@ class _Parser(argparse.ArgumentParser):
         raise CLIError(f'{self.prog}: {message}')
 
 
-def _load_model(args):
-    """The ReCanon of --config/--checkpoint (and the detector), with one-line errors."""
+def _load_model(args, with_pose: bool = True):
+    """The ReCanon of --config/--checkpoint (and the detector), with one-line errors. ``with_pose=False``:
+    recovery, which never runs P, so the checkpoint need not hold it (the shipped G_X/G_Y asset has none)."""
     for flag, path in (('--config', args.config), ('--checkpoint', args.checkpoint),
                        ('--pose-checkpoint', getattr(args, 'pose_checkpoint', None))):
         if path is not None and not osp.isfile(path):
@@ -66,7 +68,7 @@ def _load_model(args):
     return init_recanon(args.config, args.checkpoint, device=device, cfg_options=args.cfg_options,
                         det_config=getattr(args, 'det_config', None),
                         det_checkpoint=getattr(args, 'det_checkpoint', None),
-                        pose_checkpoint=getattr(args, 'pose_checkpoint', None))
+                        pose_checkpoint=getattr(args, 'pose_checkpoint', None), with_pose=with_pose)
 
 
 def _read_key(args) -> Optional[bytes]:
@@ -90,6 +92,18 @@ def cmd_anonymize(args) -> int:
     from .apis import Anonymizer
     key = _read_key(args)  # a bad key file: one line before the model loads
     anonymizer = Anonymizer(_load_model(args), key, args.score_thr)  # the key checks, once
+    if anonymizer.model.has_generators:  # y' is to be recovered: keep what G_Y decodes (io/jobs.py)
+        if args.out_ext is None:
+            jobs, inputs = anonymize_jobs(src, out, None, args.vis, recoverable=True)
+            check_paths(jobs, inputs, [osp.join(out, PORTRAITS), osp.join(out, POSES)])
+            if any(osp.splitext(j.src)[1].lower() in LOSSY_IMAGE_EXTS for j in jobs if j.kind == 'image'):
+                warn(f'note: JPEG inputs are written as {RECOVERABLE_IMAGE_EXT[1:].upper()}: recovery needs the '
+                     "exact y', which JPEG would destroy (--out-ext jpg forces JPEG)")
+        lossy = lossy_outputs(jobs, args.fourcc)
+        if lossy:
+            warn(f'warning: {len(lossy)} output(s) in a lossy format (e.g. {osp.basename(lossy[0])}): the people '
+                 "in them cannot be recovered (recovery needs the exact y'); for recoverable outputs use "
+                 '--out-ext png (images) and --fourcc FFV1 or .avi (videos)')
     if spec is None and anonymizer.model.pose.pose_mode == 'topdown' and anonymizer.detector is None:
         raise CLIError('the pose model of this config is top-down and cannot find people by itself: pass '
                        'person boxes (--boxes BOXES.json) or a detector (--det-config/--det-checkpoint)')
@@ -122,7 +136,7 @@ def cmd_recover(args) -> int:
     base = src if osp.isdir(src) else osp.dirname(src)
     sidecar = osp.abspath(args.portraits) if args.portraits else osp.join(base, PORTRAITS)
 
-    model = _load_model(args)
+    model = _load_model(args, with_pose=False)
     key = _read_key(args)
     entries, header = load_portraits(sidecar, with_header=True)
     if key is None and 'key_check' in header:

@@ -311,6 +311,35 @@ def test_cli_recover_round_trip_changes_only_the_portraits(env, model):
     assert np.array_equal(recovered, recover_image(model, enhanced, boxes))
 
 
+def test_cli_jpeg_inputs_stay_recoverable_and_recover_needs_no_pose_weights(env, model, capsys):
+    """A reversible model writes JPEG inputs as PNG (JPEG would destroy the exact y' that G_Y decodes), says so,
+    and warns when --out-ext forces a lossy format; recover runs from G_X/G_Y alone (P's weights are AGPL-3.0
+    and not shipped: recovery never runs P)."""
+    from mmrecanon.io.checkpoint import POSE
+    src, anon, rec, forced = (env.dir / n for n in ('jp', 'jp_anon', 'jp_rec', 'jp_forced'))
+    src.mkdir()
+    cv2.imwrite(str(src / 'a.jpg'), scene(5))
+    img = cv2.imread(str(src / 'a.jpg'))  # what the camera sends: the decoded JPEG
+    assert main(['anonymize', '-i', str(src), '-o', str(anon), '--boxes', env.boxes, *common(env)]) == 0
+    err = capsys.readouterr().err
+    assert 'JPEG inputs are written as PNG' in err and 'lossy' not in err
+    assert not (anon / 'a.jpg').exists()
+    enhanced = cv2.imread(str(anon / 'a.png'))
+    assert np.array_equal(enhanced, anonymize_image(model, img, PEOPLE)['enhanced'])  # lossless: exactly y'
+
+    full = torch.load(env.full, map_location='cpu', weights_only=False)
+    no_pose = env.dir / 'no_pose.pth'
+    torch.save({'state_dict': {k: v for k, v in full['state_dict'].items() if not k.startswith(POSE)}}, no_pose)
+    assert main(['recover', '-i', str(anon), '-o', str(rec), *common(env, str(no_pose))]) == 0
+    boxes = json.loads((anon / 'portraits.json').read_text())['files']['a.png']['boxes']
+    assert np.array_equal(cv2.imread(str(rec / 'a.png')), recover_image(model, enhanced, boxes))
+
+    assert main(['anonymize', '-i', str(src), '-o', str(forced), '--boxes', env.boxes, '--out-ext', 'jpg',
+                 *common(env)]) == 0
+    err = capsys.readouterr().err
+    assert (forced / 'a.jpg').exists() and 'lossy format' in err and '--out-ext png' in err
+
+
 def test_export_camera_drops_recovery_weights(env):
     full = torch.load(env.full, map_location='cpu', weights_only=False)
     cam = torch.load(env.camera, map_location='cpu', weights_only=False)

@@ -176,3 +176,45 @@ def test_every_band_config_builds_its_optimizers_at_the_rate_and_start_it_docume
     band = wrappers['pose_band'].optimizer
     assert isinstance(band, torch.optim.Adam) and band.defaults['lr'] == pytest.approx(lr)
     assert {id(p) for g in band.param_groups for p in g['params']} == {id(p) for p in model.pose_band.parameters()}
+
+
+def test_shipped_band_asset_keeps_the_key_lock_guarantees(tiny_coco):
+    """Issue #12 target 4 with the adopted model: the demo asset's G_X/G_Y/B under the keyed config (same weights,
+    secret scramble; B is outside it). Loaded without P (recovery never runs P; with_pose=False), on a real
+    photo: the right key gives what the unkeyed model gives, a wrong key and no key give x' no better than y'
+    (+1 dB), and the pose band is the same with and without the key."""
+    import cv2
+    import numpy as np
+
+    from mmrecanon.apis import anonymize_image, init_recanon, recover_image, recover_without_key
+    from mmrecanon.models.utils.keylock import generate_key
+    asset = 'mmrecanon/demo_assets/recanon-ours-band_blur_people-mini.pth'
+    plain = init_recanon('configs/cpu/recanon-ours-band_blur_people-mini_yolo.py', asset, with_pose=False)
+    keyed = init_recanon('configs/cpu/recanon-ours-band-keyed_blur_people-mini_yolo.py', asset, with_pose=False)
+    assert plain.pose_loaded is False and keyed.key_lock is not None
+    img = cv2.imread(str(tiny_coco / '000000000785.jpg'))
+    box = np.array([[280, 40, 500, 420]], np.float32)  # the skier (COCO ground truth ≈ [280, 44, 498, 419])
+    key, other = generate_key(), generate_key()
+    a_plain = anonymize_image(plain, img, boxes=box, estimate=False)
+    a_key = anonymize_image(keyed, img, boxes=box, key=key, estimate=False)
+    x0, y0, x1, y1 = np.asarray(a_key['boxes'][0], int)
+
+    def psnr(a):
+        d = (a[y0:y1, x0:x1].astype(float) - img[y0:y1, x0:x1]) ** 2
+        return 10 * np.log10(255 ** 2 / d.mean())
+    # the low band (B and A(x)) is unkeyed: 2x2 block means of y' agree with and without the key
+    low = [cv2.resize(a['enhanced'][y0:y1, x0:x1].astype(np.float32), None, fx=0.5, fy=0.5,
+                      interpolation=cv2.INTER_AREA) for a in (a_plain, a_key)]
+    assert np.abs(low[0] - low[1]).mean() < 0.5
+    r_plain = psnr(recover_image(plain, a_plain['enhanced'], a_plain['boxes']))
+    r_key = psnr(recover_image(keyed, a_key['enhanced'], a_key['boxes'], key=key, nonces=a_key['nonces']))
+    r_nokey = psnr(recover_without_key(keyed, a_key['enhanced'], a_key['boxes']))
+    y = psnr(a_key['enhanced'])
+    plain_wrong = init_recanon('configs/cpu/recanon-ours-band-keyed_blur_people-mini_yolo.py', asset, with_pose=False)
+    r_wrong = psnr(recover_image(plain_wrong, a_key['enhanced'], a_key['boxes'], key=other, nonces=a_key['nonces']))
+    # measured 2026-12-04 in the portrait box: y' 13.6, x' 25.3 (right key 25.3, wrong key 12.6, no key 12.6)
+    assert r_plain > y + 6
+    assert abs(r_key - r_plain) < 1.0
+    assert r_wrong < y + 1 and r_nokey < y + 1
+    with pytest.raises(ValueError, match='recovery only'):  # P was not loaded: it must not find people
+        anonymize_image(plain, img)

@@ -71,6 +71,10 @@ def test_recovered_pose_variants_split_the_error_of_x_prime():
     assert torch.allclose((luma - x).std(1), torch.zeros(3, 32, 32), atol=1e-6)  # a grey error: equal channels
     w = torch.tensor(rp.LUMA_BGR).view(1, 3, 1, 1)
     assert torch.allclose(((chroma - x) * w).sum(1), torch.zeros(3, 32, 32), atol=1e-5)  # no brightness error
+    smooth = rp.replacement('chroma-lowpass', 1.5)(x, r)  # x' alone: its luma kept, its colour smoothed
+    assert torch.allclose((smooth * w).sum(1), (r * w).sum(1), atol=1e-5)
+    colour = (smooth - (smooth * w).sum(1, keepdim=True)), (r - (r * w).sum(1, keepdim=True))
+    assert 0 < colour[0].std() < 0.5 * colour[1].std()  # the white colour noise of r is mostly gone
     assert torch.equal(rp.replacement('round-trip', 1.5)(x, r), x)
     assert torch.equal(rp.replacement('as-is', 1.5)(x, r), r)
     noisy = rp.replacement('round-trip-noise', 1.5)(x, r)

@@ -247,6 +247,8 @@ def test_truncated_mp4_reports_the_frame_count_quietly(env, tiny_coco, tmp_path)
     proc = run_cli('anonymize', '-i', src, '-o', out, '--boxes', boxes, *common(env))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines() == [
+        'warning: 1 output(s) in a lossy format (e.g. clip.mp4): the people in them cannot be recovered (recovery '
+        "needs the exact y'); for recoverable outputs use --out-ext png (images) and --fourcc FFV1 or .avi (videos)",
         f'warning: clip.mp4: {n} of 30 frames decoded (the header announces 30; the file is truncated or corrupt): '
         f'the output has {n} frames']
     assert f'clip.mp4: {n} frames, {n} people anonymized' in proc.stdout

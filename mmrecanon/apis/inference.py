@@ -220,7 +220,8 @@ def _num_keypoints(pose_estimator) -> int:
 
 def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
                  cfg_options: Optional[dict] = None, det_config: Optional[str] = None,
-                 det_checkpoint: Optional[str] = None, pose_checkpoint: Optional[str] = None) -> ReCanon:
+                 det_checkpoint: Optional[str] = None, pose_checkpoint: Optional[str] = None,
+                 with_pose: bool = True) -> ReCanon:
     """Build a ReCanon from its config, load ``checkpoint`` (MMEngine checkpoint loading), eval mode.
 
     The checkpoint must hold P and (except for ``method='conventional'``) G_X with the config's shapes;
@@ -230,6 +231,9 @@ def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, d
     attached as ``model.detector`` (see :func:`detect_people`). ``pose_checkpoint``: P's weights from their
     own file (P alone, e.g. the YOLOv8 converter's output, whose AGPL-3.0 licence keeps it out of the
     shipped G_X/G_Y checkpoints); ``checkpoint`` then need not hold P, and P is loaded strictly.
+    ``with_pose=False`` (recovery only: G_Y never calls P): P's weights are neither required nor loaded, so
+    the shipped G_X/G_Y asset recovers without the AGPL-3.0 P; ``model.pose_loaded`` is then False, and
+    :func:`detect_people` / :func:`estimate_poses` refuse to run P's untrained weights.
 
     Sets ``model.cfg``, ``model.dataset_meta`` (keypoint names/skeleton), ``model.num_keypoints``,
     ``model.pose_input_size`` (bottom-up letter-box size), ``model.checkpoint_meta``.
@@ -268,13 +272,14 @@ def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, d
             sd = state_dict_of(ckpt)
         except Exception as e:  # noqa: BLE001 - corrupt / foreign file
             raise ValueError(f'cannot read checkpoint {checkpoint}: {_first_line(e)}') from None
-        elsewhere = (_POSE, ) if pose_checkpoint is not None else ()
+        elsewhere = (_POSE, ) if pose_checkpoint is not None or not with_pose else ()
         model.can_recover = _check_keys(model, sd, checkpoint, name, elsewhere)
         keep = {k: v for k, v in sd.items() if not k.startswith(_UNUSED_PREFIXES + elsewhere)}
         _load_checkpoint_to_model(model, {'state_dict': keep}, strict=False, logger='silent')
         model.checkpoint_meta = ckpt.get('meta', {}) if isinstance(ckpt.get('meta'), dict) else {}
-    if pose_checkpoint is not None:
+    if pose_checkpoint is not None and with_pose:
         _load_pose(model, pose_checkpoint, name)
+    model.pose_loaded = with_pose
     model.cfg = cfg
     model.num_keypoints = _num_keypoints(model.pose_estimator)
     model.dataset_meta = _dataset_meta(cfg, model.num_keypoints)
@@ -389,6 +394,12 @@ def _to_numpy_instances(inst: InstanceData) -> InstanceData:
     return out
 
 
+def _check_pose_loaded(model) -> None:
+    if not getattr(model, 'pose_loaded', True):
+        raise ValueError('this model was loaded for recovery only (init_recanon(..., with_pose=False)): P has '
+                         'no weights; load it with P (the checkpoint or --pose-checkpoint) to find people or poses')
+
+
 def _is_topdown(model) -> bool:
     return model.pose.pose_mode == 'topdown'
 
@@ -437,6 +448,7 @@ def detect_people(model, img: np.ndarray, score_thr: float = 0.3, detector=None)
             det = inference_detector(detector, img).pred_instances.cpu().numpy()
         keep = (det.labels == getattr(detector, 'person_label', 0)) & (det.scores >= score_thr)
         return clip_boxes(det.bboxes[keep].reshape(-1, 4), img.shape)
+    _check_pose_loaded(model)
     if _is_topdown(model):
         raise ValueError('the pose model is top-down and cannot find people by itself: give person boxes '
                          '(--boxes BOXES.json) or a detector (--det-config/--det-checkpoint)')
@@ -451,6 +463,7 @@ def estimate_poses(model, img: np.ndarray, person_boxes: Optional[np.ndarray] = 
     Top-down P: one instance per person box.  Bottom-up P: its own instances with score ≥ ``score_thr``.
     """
     img = as_bgr_uint8(img)
+    _check_pose_loaded(model)
     if not _is_topdown(model):
         return _bottomup_predict(model, img, score_thr)
     boxes = np.zeros((0, 4), np.float32) if person_boxes is None else np.asarray(person_boxes, np.float32)

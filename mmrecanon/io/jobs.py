@@ -21,6 +21,13 @@ IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov')
 VIS_DIR = 'vis'
 JPEG_QUALITY = 95  # JPEG outputs: high quality (JPEG re-encodes the whole frame, see README)
+# Lossy image formats as this module writes them (OpenCV writes WebP losslessly without a quality). The carrier
+# in y' that recovery decodes does not survive them, so a reversible model writes such inputs as PNG unless
+# --out-ext says otherwise. Videos keep their codec (mp4v for .mp4/.mov: playable; FFV1 is not) with a warning.
+# Measured (README "Command line", the demo asset): a COCO photo's x' 18.8 dB (whole image) from a JPEG y', 28.9
+# from PNG; 30 frames of sports2d-demo, x' in the people's regions 18.9 dB from mp4v (y' 20.4), 33.7 from FFV1.
+LOSSY_IMAGE_EXTS = ('.jpg', '.jpeg')
+RECOVERABLE_IMAGE_EXT = '.png'
 # What to write for an image / video frame in which nobody was found (--if-nobody); the first is the default.
 IF_NOBODY = ('desensitize', 'skip', 'keep')
 
@@ -191,15 +198,36 @@ def run_jobs(jobs: List[Job], done, process, show_progress: bool) -> Tuple[int, 
     return ok, finished, failed
 
 
-def anonymize_jobs(src: str, out: str, out_ext: Optional[str] = None, vis: bool = False) -> Tuple[List[Job], List[str]]:
+def anonymize_jobs(src: str, out: str, out_ext: Optional[str] = None, vis: bool = False,
+                   recoverable: bool = False) -> Tuple[List[Job], List[str]]:
     """The jobs of ``mmrecanon anonymize -i SRC -o OUT`` and the input paths they read (OUT inside SRC is
-    skipped: its subtree holds our outputs, not inputs). ``out_ext``: images are written in that format."""
+    skipped: its subtree holds our outputs, not inputs). ``out_ext``: images are written in that format;
+    without it and with ``recoverable`` (a model whose y' is to be recovered), images in a lossy format
+    (:data:`LOSSY_IMAGE_EXTS`) are written as :data:`RECOVERABLE_IMAGE_EXT`, the others in their own."""
     real_src, real_out = osp.realpath(src), osp.realpath(out)
     files = collect_inputs(src, exclude=real_out if inside(real_out, real_src) else None)
     jobs = []
     for path, rel in files:
-        out_rel = rel
-        if out_ext and kind(path) == 'image':
-            out_rel = osp.splitext(rel)[0] + '.' + out_ext.lower().lstrip('.')
+        out_rel, ext = rel, None
+        if kind(path) == 'image':
+            if out_ext:
+                ext = '.' + out_ext.lower().lstrip('.')
+            elif recoverable and osp.splitext(rel)[1].lower() in LOSSY_IMAGE_EXTS:
+                ext = RECOVERABLE_IMAGE_EXT
+        if ext is not None:
+            out_rel = osp.splitext(rel)[0] + ext
         jobs.append(Job(path, rel, out, out_rel, vis))
     return jobs, [p for p, _ in files]
+
+
+def lossy_outputs(jobs: List[Job], fourcc: Optional[str]) -> List[str]:
+    """The outputs of ``jobs`` that are written in a lossy format (JPEG images; videos whose codec, ``fourcc``
+    or the default for their extension, is not FFV1)."""
+    lossy = []
+    for job in jobs:
+        ext = osp.splitext(job.out)[1].lower()
+        if job.kind == 'image' and ext in LOSSY_IMAGE_EXTS:
+            lossy.append(job.out)
+        elif job.kind == 'video' and (fourcc or video.default_fourcc(job.out)).upper() != 'FFV1':
+            lossy.append(job.out)
+    return lossy

@@ -12,6 +12,8 @@ every person's 128-px portrait pasted back), where the recovered view x' of each
 * ``no-high-error``: G(x') + (x − G(x)): only x''s low-frequency error is left;
 * ``luma-error``: x + ΔY (ΔY = luma(x') − luma(x), BT.601 weights, on every channel): only x''s
   brightness error is left; ``chroma-error``: x' − ΔY: only its colour error (the luma of x);
+* ``chroma-lowpass``: x' with its colour (x' minus its luma) Gaussian-smoothed (σ = ``--sigma``): a
+  post-filter that needs nothing but x', the candidate fix if the colour error is fine speckle;
 * ``round-trip``: x (the portrait round trip alone, a perfect G_Y: the ceiling of the portrait design);
 * ``round-trip-noise``: x + white Gaussian noise with the RMS of x' − x (per batch): an error of x''s size
   that is not where P looks.
@@ -30,8 +32,8 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 
-VARIANTS = ('as-is', 'no-low-error', 'no-high-error', 'luma-error', 'chroma-error', 'round-trip',
-            'round-trip-noise')
+VARIANTS = ('as-is', 'no-low-error', 'no-high-error', 'luma-error', 'chroma-error', 'chroma-lowpass',
+            'round-trip', 'round-trip-noise')
 LUMA_BGR = (0.114, 0.587, 0.299)  # BT.601 luma weights in the frames' channel order (BGR, as MMPose loads)
 
 
@@ -58,6 +60,12 @@ def replacement(variant: str, sigma: float):
         return lambda x, r: x + luma_error(x, r)
     if variant == 'chroma-error':
         return lambda x, r: r - luma_error(x, r)
+    if variant == 'chroma-lowpass':  # a post-filter of x' alone (no x): its colour, Gaussian-smoothed
+        def chroma_lowpass(x, r):
+            w = torch.tensor(LUMA_BGR, dtype=r.dtype, device=r.device).view(1, 3, 1, 1)
+            chroma = r - (r * w).sum(1, keepdim=True)
+            return r - chroma + low(chroma)
+        return chroma_lowpass
     if variant == 'round-trip':
         return lambda x, r: x
     if variant == 'round-trip-noise':
