@@ -36,7 +36,7 @@ from .io.boxes import BoxSpec
 from .io.checkpoint import check_export_paths, export_camera
 from .io.config import CfgOptionsAction, load_config, parse_cfg_options
 from .io.jobs import (IF_NOBODY, IMAGE_EXTS, LOSSY_IMAGE_EXTS, RECOVERABLE_IMAGE_EXT, anonymize_jobs, check_paths,
-                      check_writable, debug, lossy_outputs)
+                      check_renamed, check_writable, debug, lossy_outputs)
 from .io.jobs import UsageError as CLIError
 from .io.jobs import one_line, resolve_io, run_jobs, warn
 from .io.sidecar import PORTRAITS, POSES, RECOVERED, RecoverRecord, Sidecars, load_portraits
@@ -92,24 +92,30 @@ def cmd_anonymize(args) -> int:
     from .apis import Anonymizer
     key = _read_key(args)  # a bad key file: one line before the model loads
     anonymizer = Anonymizer(_load_model(args), key, args.score_thr)  # the key checks, once
-    if anonymizer.model.has_generators:  # y' is to be recovered: keep what G_Y decodes (io/jobs.py)
-        if args.out_ext is None:
-            jobs, inputs = anonymize_jobs(src, out, None, args.vis, recoverable=True)
+    recoverable = anonymizer.model.has_generators  # y' is to be recovered: keep what G_Y decodes (io/jobs.py)
+    if recoverable and args.out_ext is None:
+        jobs, inputs = anonymize_jobs(src, out, None, args.vis, recoverable=True)
+        try:
             check_paths(jobs, inputs, [osp.join(out, PORTRAITS), osp.join(out, POSES)])
-            if any(osp.splitext(j.src)[1].lower() in LOSSY_IMAGE_EXTS for j in jobs if j.kind == 'image'):
-                warn(f'note: JPEG inputs are written as {RECOVERABLE_IMAGE_EXT[1:].upper()}: recovery needs the '
-                     "exact y', which JPEG would destroy (--out-ext jpg forces JPEG)")
-        lossy = lossy_outputs(jobs, args.fourcc)
-        if lossy:
-            warn(f'warning: {len(lossy)} output(s) in a lossy format (e.g. {osp.basename(lossy[0])}): the people '
-                 "in them cannot be recovered (recovery needs the exact y'); for recoverable outputs use "
-                 '--out-ext png (images) and --fourcc FFV1 or .avi (videos)')
+        except CLIError as e:  # e.g. a.jpg and a.png side by side
+            raise CLIError(f'{e} (this model writes JPEG inputs as PNG to keep them recoverable; '
+                           '--out-ext chooses one format for all images)') from None
     if spec is None and anonymizer.model.pose.pose_mode == 'topdown' and anonymizer.detector is None:
         raise CLIError('the pose model of this config is top-down and cannot find people by itself: pass '
                        'person boxes (--boxes BOXES.json) or a detector (--det-config/--det-checkpoint)')
     from .apis.batch import FileAnonymizer
     # refuses another key's folder before anything is written
     sidecars = Sidecars(out, FileAnonymizer.sidecar_header(anonymizer, args.config), warn=warn)
+    check_renamed(jobs, sidecars.files, out)
+    if recoverable:
+        if args.out_ext is None and any(j.kind == 'image' and j.src_ext in LOSSY_IMAGE_EXTS for j in jobs):
+            warn(f'note: JPEG inputs are written as {RECOVERABLE_IMAGE_EXT[1:].upper()}: recovery needs the '
+                 "exact y', which JPEG would destroy (--out-ext jpg forces JPEG)")
+        lossy = lossy_outputs(jobs, args.fourcc)
+        if lossy:
+            warn(f'warning: {len(lossy)} output(s) in a lossy format (e.g. {osp.basename(lossy[0])}): the people '
+                 "in them cannot be recovered (recovery needs the exact y'); for recoverable outputs use "
+                 '--out-ext png (images) and --fourcc FFV1 or .avi (videos)')
     os.makedirs(out, exist_ok=True)
     worker = FileAnonymizer(anonymizer, sidecars, spec, args.checkpoint, args.det_checkpoint, args.if_nobody,
                             args.fourcc, not args.per_frame, args.pose_checkpoint)
@@ -186,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def model_args(p):
         p.add_argument('-i', '--input', required=True, help='image, video (.mp4/.avi/.mov) or folder (recursive)')
-        p.add_argument('-o', '--output', required=True, help='output folder (mirrors the input names)')
+        p.add_argument('-o', '--output', required=True,
+                       help='output folder (mirrors the input names; a model with G_X writes JPEG inputs as PNG)')
         p.add_argument('--config', required=True, help='ReCanon config file')
         p.add_argument('--checkpoint', required=True, help='checkpoint file')
         p.add_argument('--device', default=None, help='cpu, cuda:0, ... (default: cuda:0 if available)')

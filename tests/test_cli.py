@@ -338,6 +338,21 @@ def test_cli_jpeg_inputs_stay_recoverable_and_recover_needs_no_pose_weights(env,
                  *common(env)]) == 0
     err = capsys.readouterr().err
     assert (forced / 'a.jpg').exists() and 'lossy format' in err and '--out-ext png' in err
+    # continuing that folder by default would leave a.jpg (and its entry) beside a new a.png: refused, one line
+    assert main(['anonymize', '-i', str(src), '-o', str(forced), '--boxes', env.boxes, *common(env)]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'by an earlier run' in err and '--out-ext jpg' in err
+    assert sorted(p.name for p in forced.iterdir()) == ['a.jpg', 'portraits.json', 'poses.json']
+    from mmrecanon.apis import Anonymizer  # the API's recovery side needs no P either
+    rec_side = Anonymizer.from_files(env.cfg, str(no_pose), purpose='recovery')
+    assert rec_side.model.pose_loaded is False
+    assert np.array_equal(rec_side.recover(enhanced, boxes), recover_image(model, enhanced, boxes))
+    cv2.imwrite(str(src / 'a.png'), scene(6))  # a.jpg and a.png would both become a.png: refused, nothing written
+    assert main(['anonymize', '-i', str(src), '-o', str(env.dir / 'jp_clash'), '--boxes', env.boxes,
+                 *common(env)]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and err.startswith('error: ') and 'would both be written' in err and '--out-ext' in err
+    assert not (env.dir / 'jp_clash').exists()
 
 
 def test_export_camera_drops_recovery_weights(env):

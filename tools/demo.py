@@ -129,7 +129,7 @@ def main(argv=None):
             print(f'no P weights ({POSE} or {POSE_SOURCE}): poses are not estimated')
             with_pose = False
     try:
-        model = init_recanon(config, ckpt, pose_checkpoint=pose)
+        model = init_recanon(config, ckpt, pose_checkpoint=pose, with_pose=with_pose)
     except (FileNotFoundError, ValueError) as e:
         fail(e)
 

@@ -43,9 +43,12 @@ class Anonymizer:
     def from_files(cls, config: str, checkpoint: str, *, device: str = 'cpu', cfg_options: Optional[dict] = None,
                    det_config: Optional[str] = None, det_checkpoint: Optional[str] = None,
                    pose_checkpoint: Optional[str] = None, **kwargs) -> 'Anonymizer':
-        """Load the model (:func:`init_recanon`; one-line errors) and build the anonymizer around it."""
+        """Load the model (:func:`init_recanon`; one-line errors) and build the anonymizer around it. For
+        ``purpose='recovery'`` P's weights are not needed (recovery never runs P)."""
+        with_pose = kwargs.get('purpose') != 'recovery'
         model = init_recanon(config, checkpoint, device=device, cfg_options=cfg_options, det_config=det_config,
-                             det_checkpoint=det_checkpoint, pose_checkpoint=pose_checkpoint)
+                             det_checkpoint=det_checkpoint, pose_checkpoint=pose_checkpoint,
+                             with_pose=with_pose)
         return cls(model, **kwargs)
 
     @property

@@ -111,7 +111,7 @@ class FileAnonymizer:
                 people['detect'] = self.detect
             fp['people'] = people
             if job.kind == 'video':
-                fp['fourcc'] = self.fourcc or video.default_fourcc(job.out)
+                fp['fourcc'] = video.output_fourcc(job.out, self.fourcc)
                 fp['stabilize'] = self.stabilize
             self._fp[job.out_rel] = fp
         return self._fp[job.out_rel]
@@ -312,7 +312,7 @@ class FileRecoverer:
         fp = dict(self.base, input=sha256_file(job.src) if osp.isfile(job.src) else None,
                   boxes=boxes_digest(entry) if isinstance(entry, dict) else None)
         if job.kind == 'video':
-            fp['fourcc'] = self.fourcc or video.default_fourcc(job.out)
+            fp['fourcc'] = video.output_fourcc(job.out, self.fourcc)
         return fp
 
     def done(self, job: Job) -> bool:

@@ -252,6 +252,8 @@ def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, d
     else:
         cfg = load_config(str(config), cfg_options)
     name = config if isinstance(config, str) else 'the given config'
+    if pose_checkpoint is not None and not with_pose:
+        raise ValueError('pose_checkpoint given with with_pose=False: P would not be loaded')
     for path in (checkpoint, pose_checkpoint):
         if path is not None and not osp.isfile(path):
             raise FileNotFoundError(f'checkpoint file not found: {path}')
@@ -277,7 +279,7 @@ def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, d
         keep = {k: v for k, v in sd.items() if not k.startswith(_UNUSED_PREFIXES + elsewhere)}
         _load_checkpoint_to_model(model, {'state_dict': keep}, strict=False, logger='silent')
         model.checkpoint_meta = ckpt.get('meta', {}) if isinstance(ckpt.get('meta'), dict) else {}
-    if pose_checkpoint is not None and with_pose:
+    if pose_checkpoint is not None:
         _load_pose(model, pose_checkpoint, name)
     model.pose_loaded = with_pose
     model.cfg = cfg

@@ -21,12 +21,12 @@ IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov')
 VIS_DIR = 'vis'
 JPEG_QUALITY = 95  # JPEG outputs: high quality (JPEG re-encodes the whole frame, see README)
+JPEG_EXTS = ('.jpg', '.jpeg')
 # Lossy image formats as this module writes them (OpenCV writes WebP losslessly without a quality). The carrier
 # in y' that recovery decodes does not survive them, so a reversible model writes such inputs as PNG unless
 # --out-ext says otherwise. Videos keep their codec (mp4v for .mp4/.mov: playable; FFV1 is not) with a warning.
-# Measured (README "Command line", the demo asset): a COCO photo's x' 18.8 dB (whole image) from a JPEG y', 28.9
-# from PNG; 30 frames of sports2d-demo, x' in the people's regions 18.9 dB from mp4v (y' 20.4), 33.7 from FFV1.
-LOSSY_IMAGE_EXTS = ('.jpg', '.jpeg')
+# What lossy outputs cost recovery: results/reliability.md (2026-12-04).
+LOSSY_IMAGE_EXTS = JPEG_EXTS
 RECOVERABLE_IMAGE_EXT = '.png'
 # What to write for an image / video frame in which nobody was found (--if-nobody); the first is the default.
 IF_NOBODY = ('desensitize', 'skip', 'keep')
@@ -57,7 +57,7 @@ def write_image(path: str, img) -> str:
     sha256 of the bytes written."""
     import cv2
     ext = osp.splitext(path)[1].lower()
-    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if ext in ('.jpg', '.jpeg') else []
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if ext in JPEG_EXTS else []
     ok, buf = cv2.imencode(ext, img, params)
     if not ok:
         raise OSError(f'cannot encode {ext} image for {path}')
@@ -118,6 +118,7 @@ class Job:
     def __init__(self, src: str, rel: str, out_dir: str, out_rel: str, vis: bool):
         self.src, self.rel, self.out_rel = src, rel, out_rel
         self.kind = kind(src)
+        self.src_ext = osp.splitext(src)[1].lower()
         self.out = osp.join(out_dir, *out_rel.split('/'))
         stem = osp.splitext(out_rel)[0]
         self.vis = (osp.join(out_dir, VIS_DIR, *f'{stem}{".png" if self.kind == "image" else ".mp4"}'.split('/'))
@@ -228,6 +229,19 @@ def lossy_outputs(jobs: List[Job], fourcc: Optional[str]) -> List[str]:
         ext = osp.splitext(job.out)[1].lower()
         if job.kind == 'image' and ext in LOSSY_IMAGE_EXTS:
             lossy.append(job.out)
-        elif job.kind == 'video' and (fourcc or video.default_fourcc(job.out)).upper() != 'FFV1':
+        elif job.kind == 'video' and not video.is_lossless(video.output_fourcc(job.out, fourcc)):
             lossy.append(job.out)
     return lossy
+
+
+def check_renamed(jobs: List[Job], entries: Dict[str, dict], out: str) -> None:
+    """Refuse a run that would write an input under another name than an earlier run in OUT did (e.g. a.jpg
+    then, by default, a.png): the old output and its sidecar entry would outlive this run, beside the new one."""
+    by_source = {e.get('source'): name for name, e in entries.items() if isinstance(e, dict)}
+    for job in jobs:
+        old = by_source.get(job.rel)
+        if old is not None and old != job.out_rel:
+            ext = osp.splitext(old)[1].lstrip('.')
+            raise UsageError(f'{osp.join(out, old)} was written from {job.rel} by an earlier run; this run would '
+                             f'write {job.out_rel}: pass --out-ext {ext} to continue that run, or choose another '
+                             'output folder')

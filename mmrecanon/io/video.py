@@ -38,8 +38,20 @@ def quiet_decoders(debug: bool = False) -> None:
             pass
 
 
+LOSSLESS_FOURCCS = ('FFV1', )  # the codecs above that give back the exact frames (what recovery needs)
+
+
 def default_fourcc(path: str) -> str:
     return VIDEO_FOURCC.get(osp.splitext(path)[1].lower(), 'mp4v')
+
+
+def output_fourcc(path: str, fourcc: Optional[str] = None) -> str:
+    """The codec a video output is written with: ``fourcc`` (--fourcc) or the default for its extension."""
+    return fourcc or default_fourcc(path)
+
+
+def is_lossless(fourcc: str) -> bool:
+    return fourcc.upper() in LOSSLESS_FOURCCS
 
 
 def open_video(path: str):
@@ -94,7 +106,7 @@ def frame_count_warning(name: str, decoded: int, header: int) -> Optional[str]:
 def video_writer(path: str, fps: float, size: Tuple[int, int], fourcc: Optional[str]):
     import cv2
     os.makedirs(osp.dirname(path), exist_ok=True)
-    code = fourcc or default_fourcc(path)
+    code = output_fourcc(path, fourcc)
     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*code), fps, size)
     if not writer.isOpened():
         raise OSError(f'cannot write video {path} with codec {code!r} (try --fourcc)')
