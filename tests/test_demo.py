@@ -72,3 +72,16 @@ def test_demo_runs_on_embedded_photos(tmp_path):
     img = cv2.imread(str(tmp_path / 'astronaut.png'))
     assert img.shape[1] == 4 * img.shape[0]  # four 512×512 views side by side
     assert not np.array_equal(img[:, :512], img[:, 1024:1536])
+
+
+@pytest.mark.skipif(not (ROOT / demo.ASSET).is_file(), reason='no demo checkpoint shipped')
+def test_demo_without_p_weights_still_recovers(tmp_path, monkeypatch):
+    """No P weights anywhere (no converter output, no shared weights): the demo loads G_X/G_Y/B alone
+    (init_recanon(with_pose=False)), never runs P's untrained weights, and recovers as with P."""
+    monkeypatch.setattr(demo, 'pose_weights', lambda: None)
+    demo.main(['--out', str(tmp_path)])
+    metrics = json.loads((tmp_path / 'metrics.json').read_text())
+    assert metrics['pose_checkpoint'] is None
+    for name, row in metrics['images'].items():
+        assert not any(k.startswith('people_found') for k in row)  # no poses without P
+        assert row['psnr_o_r'] > RECOVERY_FLOOR_DB[name], (name, row['psnr_o_r'])
