@@ -35,8 +35,8 @@ from .io import video
 from .io.boxes import BoxSpec
 from .io.checkpoint import check_export_paths, export_camera
 from .io.config import CfgOptionsAction, load_config, parse_cfg_options
-from .io.jobs import (IF_NOBODY, IMAGE_EXTS, LOSSY_IMAGE_EXTS, RECOVERABLE_IMAGE_EXT, anonymize_jobs, check_paths,
-                      check_renamed, check_writable, debug, lossy_outputs)
+from .io.jobs import (IF_NOBODY, IMAGE_EXTS, RECOVERABLE_IMAGE_EXT, anonymize_jobs, check_paths, check_renamed,
+                      check_writable, debug, lossy_outputs)
 from .io.jobs import UsageError as CLIError
 from .io.jobs import one_line, resolve_io, run_jobs, warn
 from .io.sidecar import PORTRAITS, POSES, RECOVERED, RecoverRecord, Sidecars, load_portraits
@@ -108,7 +108,7 @@ def cmd_anonymize(args) -> int:
     sidecars = Sidecars(out, FileAnonymizer.sidecar_header(anonymizer, args.config), warn=warn)
     check_renamed(jobs, sidecars.files, out)
     if recoverable:
-        if args.out_ext is None and any(j.kind == 'image' and j.src_ext in LOSSY_IMAGE_EXTS for j in jobs):
+        if args.out_ext is None and any(j.out_rel != j.rel for j in jobs):  # anonymize_jobs renamed a JPEG
             warn(f'note: JPEG inputs are written as {RECOVERABLE_IMAGE_EXT[1:].upper()}: recovery needs the '
                  "exact y', which JPEG would destroy (--out-ext jpg forces JPEG)")
         lossy = lossy_outputs(jobs, args.fourcc)

@@ -118,7 +118,6 @@ class Job:
     def __init__(self, src: str, rel: str, out_dir: str, out_rel: str, vis: bool):
         self.src, self.rel, self.out_rel = src, rel, out_rel
         self.kind = kind(src)
-        self.src_ext = osp.splitext(src)[1].lower()
         self.out = osp.join(out_dir, *out_rel.split('/'))
         stem = osp.splitext(out_rel)[0]
         self.vis = (osp.join(out_dir, VIS_DIR, *f'{stem}{".png" if self.kind == "image" else ".mp4"}'.split('/'))

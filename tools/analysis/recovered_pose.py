@@ -46,9 +46,12 @@ def replacement(variant: str, sigma: float):
     def low(t):
         return gaussian_blur(t, sigma)
 
-    def luma_error(x, r):  # (N, 1, H, W): what x' adds to the brightness; the weights sum to 1
-        w = torch.tensor(LUMA_BGR, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-        return ((r - x) * w).sum(1, keepdim=True)
+    def luma(t):  # (N, 1, H, W), BT.601; the weights sum to 1
+        w = torch.tensor(LUMA_BGR, dtype=t.dtype, device=t.device).view(1, 3, 1, 1)
+        return (t * w).sum(1, keepdim=True)
+
+    def luma_error(x, r):  # what x' adds to the brightness
+        return luma(r - x)
 
     if variant == 'as-is':
         return lambda x, r: r
@@ -62,8 +65,7 @@ def replacement(variant: str, sigma: float):
         return lambda x, r: r - luma_error(x, r)
     if variant == 'chroma-lowpass':  # a post-filter of x' alone (no x): its colour, Gaussian-smoothed
         def chroma_lowpass(x, r):
-            w = torch.tensor(LUMA_BGR, dtype=r.dtype, device=r.device).view(1, 3, 1, 1)
-            chroma = r - (r * w).sum(1, keepdim=True)
+            chroma = r - luma(r)
             return r - chroma + low(chroma)
         return chroma_lowpass
     if variant == 'round-trip':
