@@ -49,16 +49,22 @@ class _Parser(argparse.ArgumentParser):
         raise CLIError(f'{self.prog}: {message}')
 
 
-def _load_model(args, with_pose: bool = True):
-    """The ReCanon of --config/--checkpoint (and the detector), with one-line errors. ``with_pose=False``:
-    recovery, which never runs P, so the checkpoint need not hold it (the shipped G_X/G_Y asset has none)."""
+def _load_cfg(args):
+    """The stack (torch, MMEngine, MMPose, the registries) and the --config with --cfg-options merged, with
+    one-line errors for missing files and broken configs, before any weights are read."""
     for flag, path in (('--config', args.config), ('--checkpoint', args.checkpoint),
                        ('--pose-checkpoint', getattr(args, 'pose_checkpoint', None))):
         if path is not None and not osp.isfile(path):
             raise FileNotFoundError(f'{flag} file not found: {path}')
     import mmrecanon
     mmrecanon.load()  # torch, MMEngine, MMPose, the registries and the torch compatibility shims
-    load_config(args.config, args.cfg_options)  # a broken config / --cfg-options: one line, not a traceback
+    return load_config(args.config, args.cfg_options)  # a broken config / --cfg-options: one line
+
+
+def _load_model(args, with_pose: bool = True):
+    """The ReCanon of --config/--checkpoint (and the detector), with one-line errors. ``with_pose=False``:
+    recovery, which never runs P, so the checkpoint need not hold it (the shipped G_X/G_Y asset has none)."""
+    _load_cfg(args)
     import torch
 
     from .apis import init_recanon
@@ -83,8 +89,22 @@ def cmd_anonymize(args) -> int:
     if args.out_ext is not None and not args.out_ext.lower().lstrip('.') in [e[1:] for e in IMAGE_EXTS]:
         raise CLIError(f'--out-ext must be one of {", ".join(IMAGE_EXTS)}, got {args.out_ext}')
     spec = BoxSpec(args.boxes) if args.boxes else None
-    jobs, inputs = anonymize_jobs(src, out, args.out_ext, args.vis)
-    check_paths(jobs, inputs, [osp.join(out, PORTRAITS), osp.join(out, POSES)])
+    cfg = _load_cfg(args)
+    from .apis.inference import recanon_model_cfg
+    from .models.recanon import ReCanon
+    # y' is to be recovered: keep what G_Y decodes, JPEG inputs become PNG (io/jobs.py); read from the config,
+    # so that the job list is built once and checked before any weights are read
+    recoverable = ReCanon.config_has_generators(recanon_model_cfg(cfg, args.config))
+    jobs, inputs = anonymize_jobs(src, out, args.out_ext, args.vis, recoverable=recoverable)
+    renamed = {j.out_rel for j in jobs if j.out_rel != j.rel} if args.out_ext is None else set()
+    try:
+        check_paths(jobs, inputs, [osp.join(out, PORTRAITS), osp.join(out, POSES)])
+    except CLIError as e:  # e.g. a.jpg and a.png side by side
+        outs = [j.out_rel for j in jobs]
+        if not any(outs.count(o) > 1 for o in renamed):  # not a clash the renaming made
+            raise
+        raise CLIError(f'{e} (this model writes JPEG inputs as PNG to keep them recoverable; '
+                       '--out-ext chooses one format for all images)') from None
     if spec is not None:
         spec.check(jobs, src if osp.isdir(src) else osp.dirname(src))
     check_writable(out)
@@ -92,14 +112,6 @@ def cmd_anonymize(args) -> int:
     from .apis import Anonymizer
     key = _read_key(args)  # a bad key file: one line before the model loads
     anonymizer = Anonymizer(_load_model(args), key, args.score_thr)  # the key checks, once
-    recoverable = anonymizer.model.has_generators  # y' is to be recovered: keep what G_Y decodes (io/jobs.py)
-    if recoverable and args.out_ext is None:
-        jobs, inputs = anonymize_jobs(src, out, None, args.vis, recoverable=True)
-        try:
-            check_paths(jobs, inputs, [osp.join(out, PORTRAITS), osp.join(out, POSES)])
-        except CLIError as e:  # e.g. a.jpg and a.png side by side
-            raise CLIError(f'{e} (this model writes JPEG inputs as PNG to keep them recoverable; '
-                           '--out-ext chooses one format for all images)') from None
     if spec is None and anonymizer.model.pose.pose_mode == 'topdown' and anonymizer.detector is None:
         raise CLIError('the pose model of this config is top-down and cannot find people by itself: pass '
                        'person boxes (--boxes BOXES.json) or a detector (--det-config/--det-checkpoint)')
@@ -108,7 +120,7 @@ def cmd_anonymize(args) -> int:
     sidecars = Sidecars(out, FileAnonymizer.sidecar_header(anonymizer, args.config), warn=warn)
     check_renamed(jobs, sidecars.files, out)
     if recoverable:
-        if args.out_ext is None and any(j.out_rel != j.rel for j in jobs):  # anonymize_jobs renamed a JPEG
+        if renamed:
             warn(f'note: JPEG inputs are written as {RECOVERABLE_IMAGE_EXT[1:].upper()}: recovery needs the '
                  "exact y', which JPEG would destroy (--out-ext jpg forces JPEG)")
         lossy = lossy_outputs(jobs, args.fourcc)

@@ -352,7 +352,45 @@ def test_cli_jpeg_inputs_stay_recoverable_and_recover_needs_no_pose_weights(env,
                  *common(env)]) == 2
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and err.startswith('error: ') and 'would both be written' in err and '--out-ext' in err
+    assert 'writes JPEG inputs as PNG' in err  # the clash comes from the renaming: the line says so
     assert not (env.dir / 'jp_clash').exists()
+
+
+def test_cli_reads_from_the_config_whether_jpeg_inputs_are_renamed(env, capsys):
+    """The job list is built once, from the config, before any weights are read: a clash the renaming makes is
+    refused even with a checkpoint that is not one; a model without G_X/G_Y (nothing to recover) keeps JPEG."""
+    from mmrecanon.models.recanon import ReCanon
+    assert ReCanon.config_has_generators({}) and ReCanon.config_has_generators({'method': 'frozen_pose'})
+    assert not ReCanon.config_has_generators({'method': 'conventional'})
+    src = env.dir / 'cfg_jobs'
+    src.mkdir()
+    cv2.imwrite(str(src / 'a.jpg'), scene(7))
+    cv2.imwrite(str(src / 'a.png'), scene(8))
+    garbage = env.dir / 'garbage.pth'
+    garbage.write_bytes(b'not a checkpoint')
+    assert main(['anonymize', '-i', str(src), '-o', str(env.dir / 'cfg_jobs_out'), '--boxes', env.boxes,
+                 *common(env, str(garbage))]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'would both be written' in err and 'writes JPEG inputs as PNG' in err
+    # the same model made conventional through --cfg-options: A(x) only, JPEG stays JPEG, no note
+    conv = ['--cfg-options', 'model.method=conventional', 'model.enhancer=None', 'model.recoverer=None',
+            'model.disc_enhanced=None', 'model.disc_recovered=None']
+    conv_ckpt = str(env.dir / 'conventional.pth')
+    save_model(tiny_model_cfg(method='conventional', enhancer=None, recoverer=None, disc_enhanced=None,
+                              disc_recovered=None), conv_ckpt)
+    (src / 'a.png').unlink()
+    out = env.dir / 'cfg_jobs_conv'
+    assert main(['anonymize', '-i', str(src), '-o', str(out), '--boxes', env.boxes, *common(env, conv_ckpt),
+                 *conv]) == 0
+    err = capsys.readouterr().err
+    assert (out / 'a.jpg').exists() and not (out / 'a.png').exists() and 'JPEG inputs' not in err
+    # a config that is no ReCanon: one line, before any job is built
+    other = env.dir / 'not_recanon.py'
+    other.write_text("model = dict(type='TopdownPoseEstimator')\n")
+    assert main(['anonymize', '-i', str(src), '-o', str(env.dir / 'cfg_jobs_other'), '--boxes', env.boxes,
+                 '--config', str(other), '--checkpoint', env.full, '--no-progress']) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'does not define a ReCanon model' in err
 
 
 def test_export_camera_drops_recovery_weights(env):

@@ -1,6 +1,7 @@
 """GANLoss, ThresholdL1Loss (eq. 4) and ConsistencyLoss (eq. 8)."""
 import math
 
+import numpy as np
 import pytest
 import torch
 from mmpose.registry import MODELS
@@ -141,6 +142,32 @@ def test_consistency_loss_value():
     assert ConsistencyLoss(loss_weight=1.0)(rec, orig).item() == 0.4375
     with pytest.raises(ValueError, match='recovered shape'):
         ConsistencyLoss()(rec, orig[..., :1])
+
+
+def test_consistency_ssim_term_is_the_metric_ssim():
+    """The SSIM term is PortraitQualityMetric's SSIM (skimage) on the same crops, and it adds w·(1 − SSIM)."""
+    from mmrecanon.evaluation.metrics.portrait_quality import PortraitQualityMetric
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:40, 0:48]
+    base = np.stack([np.sin(xx / 5.) * 60 + 120, np.cos(yy / 7.) * 50 + 110, (xx + yy) * 2.], -1)
+    orig8 = np.clip(base, 0, 255).astype(np.uint8)
+    rec8 = np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8)
+    want = PortraitQualityMetric.ssim(orig8, rec8)
+    assert 0.5 < want < 0.95  # a crop where the term has something to say
+
+    def t(a):
+        return torch.from_numpy(a.astype(np.float32) / 127.5 - 1.).permute(2, 0, 1)[None]
+
+    got = ConsistencyLoss.ssim(t(rec8), t(orig8)).item()
+    assert got == pytest.approx(want, abs=2e-4)
+    l1 = (t(rec8) - t(orig8)).abs().mean().item()
+    loss = ConsistencyLoss(loss_weight=100., ssim_weight=0.5)(t(rec8), t(orig8)).item()
+    assert loss == pytest.approx(100. * (l1 + 0.5 * (1. - got)), rel=1e-5)
+    assert ConsistencyLoss(loss_weight=1., ssim_weight=3.)(t(orig8), t(orig8)).item() == pytest.approx(0., abs=1e-6)
+    with pytest.raises(ValueError, match='at least 11 x 11'):
+        ConsistencyLoss(ssim_weight=1.)(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8))
+    with pytest.raises(ValueError, match='ssim_weight must be >= 0'):
+        ConsistencyLoss(ssim_weight=-1.)
 
 
 def test_losses_registered():

@@ -156,21 +156,24 @@ def test_a_banded_model_refuses_a_checkpoint_without_its_band(tmp_path):
     assert POSE_BAND in DEMO_KEEP and not POSE_BAND.startswith(CAMERA_DROP)
 
 
-@pytest.mark.parametrize('config, lr, start', [
-    ('configs/cpu/recanon-ours-band_blur_people-mini_yolo.py', 1e-3, 'recanon-native-continued_blur_people-mini.pth'),
-    ('configs/cpu/recanon-ours-band_pixel_people-mini_yolo.py', 2e-4, 'work_dirs/native_pixel/generators.pth'),
+@pytest.mark.parametrize('config, lr, start, ssim', [
+    ('configs/cpu/recanon-ours-band_blur_people-mini_yolo.py', 1e-3,
+     'recanon-native-continued3-ssim_blur_people-mini.pth', 1.0),
+    ('configs/cpu/recanon-ours-band_pixel_people-mini_yolo.py', 2e-4, 'work_dirs/native_pixel/generators.pth', 0.0),
     ('configs/ablations/recanon-ours-band-lr2e-4_blur_people-mini_yolo.py', 2e-4,
-     'recanon-native-continued_blur_people-mini.pth'),
-    ('configs/ablations/recanon-ours-template_blur_people-mini_yolo.py', 2e-4, 'recanon-native_blur_people-mini.pth'),
-    ('configs/ablations/recanon-ours-band-feat_blur_people-mini_yolo.py', 2e-4, 'recanon-native_blur_people-mini.pth')])
-def test_every_band_config_builds_its_optimizers_at_the_rate_and_start_it_documents(config, lr, start):
+     'recanon-native-continued_blur_people-mini.pth', 0.0),
+    ('configs/ablations/recanon-ours-template_blur_people-mini_yolo.py', 2e-4, 'recanon-native_blur_people-mini.pth', 0.0),
+    ('configs/ablations/recanon-ours-band-feat_blur_people-mini_yolo.py', 2e-4, 'recanon-native_blur_people-mini.pth', 0.0)])
+def test_every_band_config_builds_its_optimizers_at_the_rate_and_start_it_documents(config, lr, start, ssim):
     """The band's optimizer is a whole Adam wrapper in every config (a config that sets only its rate would
-    replace the wrapper and fail at the Runner), at the rate and from the start its results were measured at."""
+    replace the wrapper and fail at the Runner), at the rate, from the start and with the L_cons (its SSIM
+    weight) its results were measured at."""
     from mmengine.optim import build_optim_wrapper
 
     from mmrecanon.runtime import load_config
     cfg = load_config(config)
     assert cfg.load_from.endswith(start)
+    assert cfg.model.consistency_loss.get('ssim_weight', 0.0) == ssim
     model = MODELS.build(cfg.model)
     wrappers = build_optim_wrapper(model, cfg.optim_wrapper)
     band = wrappers['pose_band'].optimizer

@@ -34,7 +34,7 @@ FACE_PKGS="dlib-bin==20.0.1.post1 face_recognition_models==0.3.0"
 DEPS="numpy>=2,<3 scipy matplotlib addict pyyaml rich termcolor yapf packaging regex tqdm
   json_tricks munkres shapely terminaltables six pillow prettytable aenum multiprocess protobuf
   grpcio pycocotools scikit-image onnx onnxruntime opencv-python-headless<5 albumentations==1.4.24
-  pytest ninja cython"
+  pytest ninja cython pytorch-msssim==1.0.0"
 
 fail() { echo "setup_env: FAILED: $1 (log: $LOG)" >&2; exit 1; }
 step() { echo "setup_env: $1" >&2; }
@@ -48,11 +48,12 @@ import importlib.metadata as md
 want = {"torch": "2.14.1", "torchvision": "0.29.1", "mmcv": "2.1.0", "mmengine": "0.10.7",
         "mmdet": "3.3.0", "mmpose": "1.3.2", "mmdeploy": "1.3.1", "xtcocotools": "1.14.3",
         "albumentations": "1.4.24", "dlib-bin": "20.0.1.post1", "face_recognition_models": "0.3.0",
+        "pytorch-msssim": "1.0.0",
         "mmrecanon": None}
 for k, v in want.items():
     got = md.version(k)
     assert v is None or got.split("+")[0] == v, (k, got)
-import mmcv.ops, xtcocotools.cocoeval, onnxruntime, skimage, dlib  # noqa
+import mmcv.ops, xtcocotools.cocoeval, onnxruntime, skimage, dlib, pytorch_msssim  # noqa
 EOF
   # Fast path: only refresh the editable install (setup.py may have changed).
   pipq --no-deps --no-build-isolation -e "$ROOT" || fail "pip install -e . (fast path)"

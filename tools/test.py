@@ -211,6 +211,7 @@ def main(argv=None):
     from mmrecanon.evaluation import build_tables, render_markdown
     from mmrecanon.evaluation.tables import render_keylock_markdown
     from mmrecanon.io.config import load_config, parse_cfg_options
+    from mmrecanon.models.recanon import ReCanon
     from mmrecanon.runtime import build_runner
 
     try:
@@ -237,7 +238,7 @@ def main(argv=None):
     method = args.method or meta.get('recanon_method')
     if method is None and cfg.get('model', {}).get('type') == 'ReCanon':
         # ReCanon(method=...): 'conventional' trains P alone on A(x); the others are the joint model
-        method = 'conventional' if cfg.model.get('method') == 'conventional' else 'ours'
+        method = 'ours' if ReCanon.config_has_generators(cfg.model) else 'conventional'
     if method is None:
         # no label stored: only the joint model produces a recovered view
         method = 'ours' if any(k.split('/')[0] == 'recovered' for k in metrics) else 'conventional'

@@ -12,7 +12,8 @@
 # 11.5 / 12.5), PSNR(o,r) 32.65 vs 32.67: a small gain for a P that never saw x', none for the joint P, so the
 # band config does not take it. Speed: 2.44–2.5 s/it vs 2.2–2.36 s/it without, both with a second run beside.
 _base_ = ['../cpu/recanon-ours-band_blur_people-mini_yolo.py']
-model = dict(recovery_feature_loss=dict(type='PoseFeatureLoss', loss_weight=50.0))
+# measured with L_cons = L1 alone (the base config added its SSIM term on 2026-12-06)
+model = dict(recovery_feature_loss=dict(type='PoseFeatureLoss', loss_weight=50.0), consistency_loss=dict(ssim_weight=0.0))
 # As measured (2026-12-03): the band config's start and band rate of then (the base now starts from the
 # continued phase 1 and trains B at 1e-3; at that time native tiles also carried a band, which the code no
 # longer does, so a re-run differs in that).

@@ -6,3 +6,6 @@
 # 9.1 / 8.5 (seeds 0 / 1) vs 12.1 / 11.5. Everything else as the base.
 _base_ = ['../cpu/recanon-ours-band_blur_people-mini_yolo.py']
 optim_wrapper = dict(pose_band=dict(optimizer=dict(lr=2e-4)))
+# measured from the first continued phase 1 with L_cons = L1 alone (the base config moved on 2026-12-06)
+load_from = 'mmrecanon/demo_assets/recanon-native-continued_blur_people-mini.pth'
+model = dict(consistency_loss=dict(ssim_weight=0.0))

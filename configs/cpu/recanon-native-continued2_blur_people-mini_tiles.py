@@ -8,8 +8,8 @@
 # budget stops it in any case. The start has no optimizer state (fp16 G_X/G_Y only), so this is not `--resume`.
 # Measured (2026-12-04, results/recovery.md "Phase 1 continued a second time"): 75.6 min wall, frame-level recovery
 # 28.12 → 28.81 dB, portrait 33.74 / 0.929 → 34.33 / 0.934, dlib re-ID on y' 0 of 19 faces; its G_X/G_Y are the
-# asset demo_assets/recanon-native-continued2_blur_people-mini.pth (a start for later joint runs; the banded
-# config stays on the first continuation: the joint run from this one let dlib re-identify one face on y').
+# asset demo_assets/recanon-native-continued2_blur_people-mini.pth, the start of the third continuation
+# (recanon-native-continued3-ssim_blur_people-mini_tiles.py, 2026-12-06), where the banded config starts now.
 _base_ = ['./recanon-native-continued_blur_people-mini_tiles.py']
 load_from = 'mmrecanon/demo_assets/recanon-native-continued_blur_people-mini.pth'
 max_epochs = 400

@@ -218,6 +218,13 @@ def _num_keypoints(pose_estimator) -> int:
     return 17
 
 
+def recanon_model_cfg(cfg: Config, name: str = 'the given config'):
+    """``cfg.model``, or a one-line ValueError when the config does not define a ReCanon."""
+    if 'model' not in cfg or cfg.model.get('type') != 'ReCanon':
+        raise ValueError(f"{name} does not define a ReCanon model (model.type='ReCanon')")
+    return cfg.model
+
+
 def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
                  cfg_options: Optional[dict] = None, det_config: Optional[str] = None,
                  det_checkpoint: Optional[str] = None, pose_checkpoint: Optional[str] = None,
@@ -257,8 +264,7 @@ def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, d
     for path in (checkpoint, pose_checkpoint):
         if path is not None and not osp.isfile(path):
             raise FileNotFoundError(f'checkpoint file not found: {path}')
-    if 'model' not in cfg or cfg.model.get('type') != 'ReCanon':
-        raise ValueError(f"{name} does not define a ReCanon model (model.type='ReCanon')")
+    recanon_model_cfg(cfg, name)
     init_default_scope(cfg.get('default_scope', 'mmpose') or 'mmpose')
     try:
         model = MODELS.build(cfg.model)

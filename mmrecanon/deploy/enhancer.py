@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from mmpose.registry import MODELS
 
 from ..io.checkpoint import ENHANCER, POSE, RECOVERER, has_part, part
-from ..models.recanon import quantize_levels, to_unit
+from ..models.recanon import ReCanon, quantize_levels, to_unit
 from ..models.utils.portrait import crop_portraits, square_boxes
 
 ENHANCER_CODEBASE = 'mmrecanon'
@@ -86,7 +86,7 @@ def enhancer_settings(model_cfg: Union[str, mmengine.Config]) -> Dict:
     if model['type'] != 'ReCanon':
         raise ValueError(f"model config must define a ReCanon model or a generator "
                          f"({', '.join(GENERATOR_TYPES)}), got type {model['type']!r}")
-    if model.get('method', 'ours') == 'conventional' or model.get('enhancer') is None:
+    if not ReCanon.config_has_generators(model) or model.get('enhancer') is None:
         raise ValueError('this ReCanon config has no enhancer G_X (method=conventional)')
     if model.get('carrier') or model.get('key_lock'):
         # the exported graph is G_X alone; a carrier model's y' also needs A(x) and the Haar lock

@@ -21,6 +21,7 @@ from .utils.portrait import crop_portraits, paste_portraits, square_boxes
 from .utils.tiles import valid_mask
 
 METHODS = ('ours', 'frozen_pose', 'conventional')
+DEFAULT_METHOD = 'ours'
 TEST_KEY_SEED = 20240904  # key-locked models: fixed test keys, so test runs repeat exactly
 CYCLE_ORDERS = ('text', 'printed')
 # Networks updated with one shared generator-side loss (eq. 12) in `train_step`.
@@ -138,7 +139,7 @@ class ReCanon(BaseModel):
                  pose_codec: Optional[dict] = None,
                  portrait_size: int = 256,
                  portrait_margin: float = 1.25,
-                 method: str = 'ours',
+                 method: str = DEFAULT_METHOD,
                  cycle_order: str = 'text',
                  quantize: bool = True,
                  zeroshot_pose_estimator: Optional[dict] = None,
@@ -175,7 +176,7 @@ class ReCanon(BaseModel):
         self.pose = PoseAdapter(self.pose_estimator, pose_mode, pose_codec)
         self.desensitizer = MODELS.build(desensitizer)
         self.adversarial = False
-        if method != 'conventional':
+        if self.method_has_generators(method):
             for name, cfg in dict(enhancer=enhancer, recoverer=recoverer).items():
                 if cfg is None:
                     raise ValueError(f"method={method!r} needs '{name}' in the model config")
@@ -202,7 +203,7 @@ class ReCanon(BaseModel):
             raise ValueError('native_resolution needs a carrier (HaarCarrier): tiles are padded, and only a '
                              'carrier confines what G_X adds to the real part of a tile')
         if (key_lock or carrier) is not None:
-            if method == 'conventional':
+            if not self.method_has_generators(method):
                 raise ValueError("key_lock/carrier need generators; method='conventional' has none")
             self.carrier = MODELS.build(key_lock or carrier)
             # a keyed carrier is the key lock: recovery (and anonymization) need the key
@@ -235,7 +236,17 @@ class ReCanon(BaseModel):
 
     @property
     def has_generators(self) -> bool:
-        return self.method != 'conventional'
+        return self.method_has_generators(self.method)
+
+    @staticmethod
+    def method_has_generators(method: str) -> bool:
+        """Whether ``method`` builds G_X/G_Y (every method but the Conventional baseline's)."""
+        return method != 'conventional'
+
+    @staticmethod
+    def config_has_generators(model_cfg) -> bool:
+        """``has_generators`` of the ReCanon that ``model_cfg`` (a ``model`` dict) builds, without building it."""
+        return ReCanon.method_has_generators(model_cfg.get('method', DEFAULT_METHOD))
 
     def init_weights(self):
         super().init_weights()
