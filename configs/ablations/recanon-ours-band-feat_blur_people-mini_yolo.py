@@ -1,5 +1,5 @@
 # Ablation (results/pose-band.md, "P on x'"): "Ours + pose band" (../cpu/recanon-ours-band_blur_people-mini_yolo.py:
-# same start, data, schedule) with a pose-feature term on recovery (PoseFeatureLoss, not in the paper): x'
+# same data and schedule; the start, band rate and L_cons it was measured with are set below) with a pose-feature term on recovery (PoseFeatureLoss, not in the paper): x'
 # and x should look alike to the frozen "pre" (the zero-shot P, trained on originals), level by level of its
 # neck. Why: the frozen "pre" loses 15.8 mAP@0.5 on x' (40.3 vs 56.1), 11.8 of them beyond the 128-px round
 # trip (52.1), while white noise with the RMS of x' − x costs it 4.1 (results/recovered-pose.md): L1 alone
@@ -14,8 +14,8 @@
 _base_ = ['../cpu/recanon-ours-band_blur_people-mini_yolo.py']
 # measured with L_cons = L1 alone (the base config added its SSIM term on 2026-12-06)
 model = dict(recovery_feature_loss=dict(type='PoseFeatureLoss', loss_weight=50.0), consistency_loss=dict(ssim_weight=0.0))
-# As measured (2026-12-03): the band config's start and band rate of then (the base now starts from the
-# continued phase 1 and trains B at 1e-3; at that time native tiles also carried a band, which the code no
+# As measured (2026-12-03): the band config's start and band rate of then (the base now starts from the third
+# continued phase 1, with the SSIM term, and trains B at 1e-3; at that time native tiles also carried a band, which the code no
 # longer does, so a re-run differs in that).
 load_from = 'mmrecanon/demo_assets/recanon-native_blur_people-mini.pth'
 optim_wrapper = dict(pose_band=dict(optimizer=dict(lr=2e-4)))

@@ -8,7 +8,8 @@
 # 1.2 s/iteration measured with one thread beside a joint run); a 95-CPU-minute budget stops it in any case.
 # Measured (2026-12-04, results/recovery.md "Phase 1 continued"): 55 min wall at 0.75–0.87 s/iteration, frame-level
 # recovery 27.32 → 28.12 dB, portrait 33.08 / 0.924 → 33.74 / 0.929; its G_X/G_Y are the asset
-# demo_assets/recanon-native-continued_blur_people-mini.pth, the start of recanon-ours-band_blur_people-mini_yolo.py.
+# demo_assets/recanon-native-continued_blur_people-mini.pth, the start of recanon-native-continued2_blur_people-mini_tiles.py
+# and of the banded "Ours" runs of 2026-12-04 (recanon-ours-band_blur_people-mini_yolo.py until 2026-12-06).
 # The start has no optimizer state (the asset holds G_X/G_Y in float16 only), so this is not `--resume`.
 _base_ = ['./recanon-native_blur_people-mini_tiles.py']
 load_from = 'mmrecanon/demo_assets/recanon-native_blur_people-mini.pth'
