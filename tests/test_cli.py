@@ -346,6 +346,11 @@ def test_cli_jpeg_inputs_stay_recoverable_and_recover_needs_no_pose_weights(env,
     from mmrecanon.apis import Anonymizer  # the API's recovery side needs no P either
     rec_side = Anonymizer.from_files(env.cfg, str(no_pose), purpose='recovery')
     assert rec_side.model.pose_loaded is False
+    # with P's weights named, the authorised side can also find people (e.g. tools/analysis/video_stability.py)
+    p_only = env.dir / 'p_only.pth'
+    torch.save({'state_dict': {k[len(POSE):]: v for k, v in full['state_dict'].items() if k.startswith(POSE)}}, p_only)
+    both = Anonymizer.from_files(env.cfg, str(no_pose), pose_checkpoint=str(p_only), purpose='recovery')
+    assert both.model.pose_loaded is True
     assert np.array_equal(rec_side.recover(enhanced, boxes), recover_image(model, enhanced, boxes))
     cv2.imwrite(str(src / 'a.png'), scene(6))  # a.jpg and a.png would both become a.png: refused, nothing written
     assert main(['anonymize', '-i', str(src), '-o', str(env.dir / 'jp_clash'), '--boxes', env.boxes,

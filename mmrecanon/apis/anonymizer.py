@@ -44,8 +44,10 @@ class Anonymizer:
                    det_config: Optional[str] = None, det_checkpoint: Optional[str] = None,
                    pose_checkpoint: Optional[str] = None, **kwargs) -> 'Anonymizer':
         """Load the model (:func:`init_recanon`; one-line errors) and build the anonymizer around it. For
-        ``purpose='recovery'`` P's weights are not needed (recovery never runs P)."""
-        with_pose = kwargs.get('purpose') != 'recovery'
+        ``purpose='recovery'`` P's weights are not needed (recovery never runs P) and P is loaded only when
+        ``pose_checkpoint`` names them (an authorised party that also anonymizes and finds people, e.g.
+        ``tools/analysis/video_stability.py``)."""
+        with_pose = kwargs.get('purpose') != 'recovery' or pose_checkpoint is not None
         model = init_recanon(config, checkpoint, device=device, cfg_options=cfg_options, det_config=det_config,
                              det_checkpoint=det_checkpoint, pose_checkpoint=pose_checkpoint,
                              with_pose=with_pose)
