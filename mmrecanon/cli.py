@@ -27,6 +27,7 @@ import os
 import os.path as osp
 import sys
 import warnings
+from collections import Counter
 from typing import List, Optional
 
 # Only light modules before the arguments are parsed (``--help``, ``keygen`` and argument errors never
@@ -61,10 +62,12 @@ def _load_cfg(args):
     return load_config(args.config, args.cfg_options)  # a broken config / --cfg-options: one line
 
 
-def _load_model(args, with_pose: bool = True):
+def _load_model(args, with_pose: bool = True, cfg_checked: bool = False):
     """The ReCanon of --config/--checkpoint (and the detector), with one-line errors. ``with_pose=False``:
-    recovery, which never runs P, so the checkpoint need not hold it (the shipped G_X/G_Y asset has none)."""
-    _load_cfg(args)
+    recovery, which never runs P, so the checkpoint need not hold it (the shipped G_X/G_Y asset has none).
+    ``cfg_checked``: :func:`_load_cfg` ran already (its checks are not repeated)."""
+    if not cfg_checked:
+        _load_cfg(args)
     import torch
 
     from .apis import init_recanon
@@ -100,8 +103,8 @@ def cmd_anonymize(args) -> int:
     try:
         check_paths(jobs, inputs, [osp.join(out, PORTRAITS), osp.join(out, POSES)])
     except CLIError as e:  # e.g. a.jpg and a.png side by side
-        outs = [j.out_rel for j in jobs]
-        if not any(outs.count(o) > 1 for o in renamed):  # not a clash the renaming made
+        outs = Counter(j.out_rel for j in jobs)
+        if not any(outs[o] > 1 for o in renamed):  # not a clash the renaming made
             raise
         raise CLIError(f'{e} (this model writes JPEG inputs as PNG to keep them recoverable; '
                        '--out-ext chooses one format for all images)') from None
@@ -111,7 +114,7 @@ def cmd_anonymize(args) -> int:
 
     from .apis import Anonymizer
     key = _read_key(args)  # a bad key file: one line before the model loads
-    anonymizer = Anonymizer(_load_model(args), key, args.score_thr)  # the key checks, once
+    anonymizer = Anonymizer(_load_model(args, cfg_checked=True), key, args.score_thr)  # the key checks, once
     if spec is None and anonymizer.model.pose.pose_mode == 'topdown' and anonymizer.detector is None:
         raise CLIError('the pose model of this config is top-down and cannot find people by itself: pass '
                        'person boxes (--boxes BOXES.json) or a detector (--det-config/--det-checkpoint)')

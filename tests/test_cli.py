@@ -315,7 +315,7 @@ def test_cli_jpeg_inputs_stay_recoverable_and_recover_needs_no_pose_weights(env,
     """A reversible model writes JPEG inputs as PNG (JPEG would destroy the exact y' that G_Y decodes), says so,
     and warns when --out-ext forces a lossy format; recover runs from G_X/G_Y alone (P's weights are AGPL-3.0
     and not shipped: recovery never runs P)."""
-    from mmrecanon.io.checkpoint import POSE
+    from mmrecanon.io.checkpoint import POSE, part
     src, anon, rec, forced = (env.dir / n for n in ('jp', 'jp_anon', 'jp_rec', 'jp_forced'))
     src.mkdir()
     cv2.imwrite(str(src / 'a.jpg'), scene(5))
@@ -348,7 +348,7 @@ def test_cli_jpeg_inputs_stay_recoverable_and_recover_needs_no_pose_weights(env,
     assert rec_side.model.pose_loaded is False
     # with P's weights named, the authorised side can also find people (e.g. tools/analysis/video_stability.py)
     p_only = env.dir / 'p_only.pth'
-    torch.save({'state_dict': {k[len(POSE):]: v for k, v in full['state_dict'].items() if k.startswith(POSE)}}, p_only)
+    torch.save({'state_dict': part(full['state_dict'], POSE)}, p_only)
     both = Anonymizer.from_files(env.cfg, str(no_pose), pose_checkpoint=str(p_only), purpose='recovery')
     assert both.model.pose_loaded is True
     assert np.array_equal(rec_side.recover(enhanced, boxes), recover_image(model, enhanced, boxes))
