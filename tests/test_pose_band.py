@@ -158,8 +158,8 @@ def test_a_banded_model_refuses_a_checkpoint_without_its_band(tmp_path):
 
 @pytest.mark.parametrize('config, lr, start, ssim', [
     ('configs/cpu/recanon-ours-band_blur_people-mini_yolo.py', 1e-3,
-     'recanon-native-continued3-ssim_blur_people-mini.pth', 1.0),
-    ('configs/cpu/recanon-ours-band_pixel_people-mini_yolo.py', 2e-4, 'work_dirs/native_pixel/generators.pth', 0.0),
+     'recanon-native-continued4-ssim_blur_people-mini.pth', 1.0),
+    ('configs/cpu/recanon-ours-band_pixel_people-mini_yolo.py', 1e-3, 'work_dirs/native_ssim_pixel/generators.pth', 1.0),
     ('configs/ablations/recanon-ours-band-lr2e-4_blur_people-mini_yolo.py', 2e-4,
      'recanon-native-continued_blur_people-mini.pth', 0.0),
     ('configs/ablations/recanon-ours-template_blur_people-mini_yolo.py', 2e-4, 'recanon-native_blur_people-mini.pth', 0.0),

@@ -35,12 +35,12 @@ from mmrecanon.runtime import fail  # noqa: E402
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/cpu/recanon_blur_mmpose-tiny.py'
 # The shipped asset: G_X, G_Y and the pose band B of the blur "Ours + pose band" run (results/pose-band.md: the
-# native-resolution carrier model, continued three times (the last with the SSIM term in L_cons), then 10 joint
-# epochs with the pretrained P and the band; seed 1 of the config, 2026-12-06), float16. It holds no
+# native-resolution carrier model, continued four times (the last two with the SSIM term in L_cons), then 10 joint
+# epochs with the pretrained P and the band; seed 1 of the config, 2026-12-07), float16. It holds no
 # P: P comes from POSE below (the converted COCO-pretrained YOLOv8n-pose, AGPL-3.0, never shipped); G_X/G_Y/B were
 # trained with that P's loss, not from its weights. Its config is that run's (init_recanon builds P from POSE,
 # not from the config's `load_from`). The phase-1 generators the Ours runs start from are the other assets
-# (demo_assets/recanon-native-continued3-ssim_blur_people-mini.pth for this config).
+# (demo_assets/recanon-native-continued4-ssim_blur_people-mini.pth for this config).
 ASSET = 'mmrecanon/demo_assets/recanon-ours-band_blur_people-mini.pth'
 ASSET_CONFIG = 'configs/cpu/recanon-ours-band_blur_people-mini_yolo.py'
 # P: the converter's output (the path the configs' `pretrained_pose` names) and where it is made from

@@ -18,7 +18,7 @@
 #   y' 9.1 / 8.5 at 2e-4 → 12.1 / 11.5 at 1e-3 (from the continued phase 1: 8.6 → 16.0 / 8.6, seeds 0 / 1:
 #   the spread between seeds is as large as the gain); recovery
 #   −0.5 / −0.1 dB; but the leak figure rises (+0.08 / +0.35 dB: seed 1 is over issue #12's 0.3).
-#   Pixelation was measured at 2e-4 only; its config keeps 2e-4.
+#   Pixelation: 2e-4 first (P on y' 5.1 / 5.7 vs the Conventional 6.6), then 1e-3 (results/pose-band.md).
 # * FaceSuppressionLoss, weight 100 (the weight of L_XY): the mean B² inside each person's face disc
 #   (ground-truth face keypoints, frames only). Without it nothing stops B from sharpening the face, which
 #   is what P (pretrained on originals) reads first. Measured (results/pose-band.md, blur): it lowers the
