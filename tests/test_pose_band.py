@@ -215,7 +215,7 @@ def test_shipped_band_asset_keeps_the_key_lock_guarantees(tiny_coco):
     y = psnr(a_key['enhanced'])
     r_wrong = psnr(recover_image(keyed, a_key['enhanced'], a_key['boxes'], key=other, nonces=a_key['nonces']))
     # measured 2026-12-04 on the asset of that day, in the portrait box: y' 13.6, x' 25.3 (right key 25.3, wrong key
-    # 12.6, no key 12.6); the margins hold for the 2026-12-06 asset (results/recovery.md, "Key lock with the pose band")
+    # 12.6, no key 12.6); the margins hold for the 2026-12-06 and 2026-12-07 assets (results/recovery.md, "Key lock ...")
     assert r_plain > y + 6
     assert abs(r_key - r_plain) < 1.0
     assert r_wrong < y + 1 and r_nokey < y + 1

@@ -9,7 +9,7 @@
 # Measured (2026-12-04, results/recovery.md "Phase 1 continued a second time"): 75.6 min wall, frame-level recovery
 # 28.12 → 28.81 dB, portrait 33.74 / 0.929 → 34.33 / 0.934, dlib re-ID on y' 0 of 19 faces; its G_X/G_Y are the
 # asset demo_assets/recanon-native-continued2_blur_people-mini.pth, the start of the third continuation
-# (recanon-native-continued3-ssim_blur_people-mini_tiles.py, 2026-12-06), where the banded config starts now.
+# (recanon-native-continued3-ssim_blur_people-mini_tiles.py, 2026-12-06), where the banded config started until 2026-12-07.
 _base_ = ['./recanon-native-continued_blur_people-mini_tiles.py']
 load_from = 'mmrecanon/demo_assets/recanon-native-continued_blur_people-mini.pth'
 max_epochs = 400

@@ -12,8 +12,9 @@
 # `--cfg-options model.consistency_loss.ssim_weight=0` (results/recovery.md, "SSIM in L_cons").
 # Measured (2026-12-06, 2,600 iterations each, side by side, load 2.5–3): with the term portrait 34.41 dB / SSIM 0.9422,
 # frame level 28.78 dB, 47.2 min (1.09 s/iteration); the control 34.45 / 0.9356, 28.95 dB, 39.3 min (0.91 s/iteration).
-# Its G_X/G_Y are the asset demo_assets/recanon-native-continued3-ssim_blur_people-mini.pth, the start of
-# recanon-ours-band_blur_people-mini_yolo.py.
+# Its G_X/G_Y are the asset demo_assets/recanon-native-continued3-ssim_blur_people-mini.pth, the start of the fourth
+# continuation (recanon-native-continued4-ssim_blur_people-mini_tiles.py), of the pixelation phase 1
+# (recanon-native-ssim_pixel_people-mini_tiles.py) and, until 2026-12-07, of recanon-ours-band_blur_people-mini_yolo.py.
 _base_ = ['./recanon-native-continued2_blur_people-mini_tiles.py']
 load_from = 'mmrecanon/demo_assets/recanon-native-continued2_blur_people-mini.pth'
 model = dict(consistency_loss=dict(ssim_weight=1.0))  # λ2 = 100 as in the base

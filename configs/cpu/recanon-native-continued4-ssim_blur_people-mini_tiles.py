@@ -1,7 +1,7 @@
 # CPU, blur phase 1 continued a fourth time: recanon-native-continued3-ssim_blur_people-mini_tiles.py (same tiles,
 # L_cons with its SSIM term, peak Adam 1e-4 cosine to 5e-6 over 200 epochs, a 45-CPU-minute budget) from its own
 # G_X/G_Y (the asset below). Why: the joint phase gives back ~0.0026 of SSIM(o,r) (phase 1 0.9422 → 0.9396 for
-# the demo asset, issue #13's target 0.94) and the frame level (28.78 dB) is short of issue #12's 30 dB; the
+# the previous demo asset, issue #13's target 0.94) and the frame level (28.78 dB) is short of issue #12's 30 dB; the
 # limit is the training this CPU gives, so this is more of the same training, no new setting.
 _base_ = ['./recanon-native-continued3-ssim_blur_people-mini_tiles.py']
 load_from = 'mmrecanon/demo_assets/recanon-native-continued3-ssim_blur_people-mini.pth'

@@ -9,6 +9,8 @@
 # its A: a new A needs more than a polish); cosine to 5e-6 over 200 epochs (2,600 iterations, ~47 min at
 # 1.09 s/iteration beside one other job); a 55-CPU-minute budget stops it in any case. Its G_X/G_Y
 # (tools/make_demo_checkpoint.py) start recanon-ours-band_pixel_people-mini_yolo.py.
+# Measured (2026-12-07, 2,600 iterations, 44.5 min wall beside one other job, load ~2): portrait 33.86 dB / SSIM
+# 0.9475, PSNR(o,p) 20.57 vs A 20.82, frame level 26.36 dB (results/pose-band.md, "2026-12-07: pixelation").
 _base_ = ['./recanon-native_pixel_people-mini_tiles.py']
 load_from = 'mmrecanon/demo_assets/recanon-native-continued3-ssim_blur_people-mini.pth'
 model = dict(consistency_loss=dict(ssim_weight=1.0))  # λ2 = 100 as in the base
