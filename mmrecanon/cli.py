@@ -62,19 +62,19 @@ def _load_cfg(args):
     return load_config(args.config, args.cfg_options)  # a broken config / --cfg-options: one line
 
 
-def _load_model(args, with_pose: bool = True, cfg_checked: bool = False):
+def _load_model(args, with_pose: bool = True, cfg=None):
     """The ReCanon of --config/--checkpoint (and the detector), with one-line errors. ``with_pose=False``:
     recovery, which never runs P, so the checkpoint need not hold it (the shipped G_X/G_Y asset has none).
-    ``cfg_checked``: :func:`_load_cfg` ran already (its checks are not repeated)."""
-    if not cfg_checked:
-        _load_cfg(args)
+    ``cfg``: what :func:`_load_cfg` returned, when the caller has it already (the config is read once)."""
+    if cfg is None:
+        cfg = _load_cfg(args)
     import torch
 
     from .apis import init_recanon
     device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
     if device.startswith('cuda') and not torch.cuda.is_available():
         raise CLIError(f'--device {device}: no CUDA device available')
-    return init_recanon(args.config, args.checkpoint, device=device, cfg_options=args.cfg_options,
+    return init_recanon(cfg, args.checkpoint, device=device,
                         det_config=getattr(args, 'det_config', None),
                         det_checkpoint=getattr(args, 'det_checkpoint', None),
                         pose_checkpoint=getattr(args, 'pose_checkpoint', None), with_pose=with_pose)
@@ -114,7 +114,7 @@ def cmd_anonymize(args) -> int:
 
     from .apis import Anonymizer
     key = _read_key(args)  # a bad key file: one line before the model loads
-    anonymizer = Anonymizer(_load_model(args, cfg_checked=True), key, args.score_thr)  # the key checks, once
+    anonymizer = Anonymizer(_load_model(args, cfg=cfg), key, args.score_thr)  # the key checks, once
     if spec is None and anonymizer.model.pose.pose_mode == 'topdown' and anonymizer.detector is None:
         raise CLIError('the pose model of this config is top-down and cannot find people by itself: pass '
                        'person boxes (--boxes BOXES.json) or a detector (--det-config/--det-checkpoint)')

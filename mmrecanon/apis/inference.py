@@ -258,7 +258,7 @@ def init_recanon(config: Union[str, Config], checkpoint: Optional[str] = None, d
             cfg.merge_from_dict(cfg_options)
     else:
         cfg = load_config(str(config), cfg_options)
-    name = config if isinstance(config, str) else 'the given config'
+    name = config if isinstance(config, str) else (cfg.filename or 'the given config')  # a Config from a file: its path
     if pose_checkpoint is not None and not with_pose:
         raise ValueError('pose_checkpoint given with with_pose=False: P would not be loaded')
     for path in (checkpoint, pose_checkpoint):
